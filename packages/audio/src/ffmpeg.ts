@@ -1,0 +1,76 @@
+// ffmpeg adapters. Everything that spawns ffmpeg lives here so the rest of the code deals in PCM and
+// frames. fluent-ffmpeg builds the command lines; the processes are real ffmpeg.
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+
+export const PCM_FORMAT = 'f32le';
+
+/** Decodes any audio file to interleaved Float32 PCM at the given rate and channel count. */
+export function decodeToFloat32(file: string, sampleRate: number, channels: number): Promise<Float32Array> {
+  return new Promise((resolve, reject) => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    ffmpeg(file)
+      .noVideo()
+      .audioChannels(channels)
+      .audioFrequency(sampleRate)
+      .format(PCM_FORMAT)
+      .on('error', (err: Error) => reject(new Error(`ffmpeg could not decode ${file}: ${err.message}`)))
+      .on('end', () => {
+        const buf = Buffer.concat(chunks);
+        // Copy into an aligned buffer: Buffer.concat may return a view at an odd offset.
+        const pcm = new Float32Array(buf.length / 4);
+        new Uint8Array(pcm.buffer).set(buf.subarray(0, pcm.length * 4));
+        resolve(pcm);
+      })
+      .pipe(out, { end: true });
+  });
+}
+
+export interface Mp3EncoderProcess {
+  stdin: Writable;
+  stdout: Readable;
+  /** Resolves when the process exits, for whatever reason. */
+  exited: Promise<{ code: number | null; signal: string | null; error?: Error }>;
+  kill(): void;
+  pid(): number | undefined;
+}
+
+/** A long-running ffmpeg: Float32 PCM in on stdin, CBR MP3 frames out on stdout. */
+export function spawnMp3Encoder(
+  sampleRate: number,
+  channels: number,
+  bitrateKbps: number,
+): Mp3EncoderProcess {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let pid: number | undefined;
+  const cmd = ffmpeg(input)
+    .inputFormat(PCM_FORMAT)
+    .inputOptions([`-ar ${sampleRate}`, `-ac ${channels}`])
+    .audioCodec('libmp3lame')
+    .audioBitrate(bitrateKbps)
+    .audioChannels(channels)
+    .audioFrequency(sampleRate)
+    // No ID3 or Xing header: the output is an endless sequence of plain frames.
+    .outputOptions(['-write_xing 0', '-id3v2_version 0', '-flush_packets 1', '-fflags +flush_packets'])
+    .format('mp3');
+  const exited = new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
+    cmd.on('start', () => {
+      pid = (cmd as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid;
+    });
+    cmd.on('error', (error: Error) => resolve({ code: null, signal: null, error }));
+    cmd.on('end', () => resolve({ code: 0, signal: null }));
+  });
+  cmd.pipe(output, { end: true });
+  // ffmpeg going away must not crash us through EPIPE on its stdin.
+  input.on('error', () => {});
+  return {
+    stdin: input,
+    stdout: output,
+    exited,
+    kill: () => cmd.kill('SIGKILL'),
+    pid: () => pid,
+  };
+}

@@ -1,0 +1,125 @@
+// The only module that reads the environment. Every service calls loadConfig() once at boot; a bad
+// value stops start-up with a message naming the variable, instead of surfacing later as dead air.
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Bearer token for control endpoints; undefined only for processes that never check it. */
+  adminToken: string | undefined;
+  redisUrl: string | undefined;
+  dataDir: string;
+  queuePrefix: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Generated-but-unplayed audio each station keeps ahead of its playhead. */
+  lookaheadSeconds: number;
+  segmentSeconds: number;
+  overlapSeconds: number;
+  /** Played segments kept in the store before they are removed. */
+  retainSegments: number;
+  workers: number;
+  defaultPrompt: string;
+  publicUrl: string | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function number(env: Env, name: string, def: number, min: number, max: number, integer: boolean): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new ConfigError(name, `must be ${kind} from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL (got ${JSON.stringify(raw)})`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${values.join(', ')} (got ${JSON.stringify(raw)})`);
+  }
+  return raw as T;
+}
+
+function pattern(env: Env, name: string, re: RegExp, def: string, what: string): string {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  if (!re.test(raw)) throw new ConfigError(name, `must be ${what} (got ${JSON.stringify(raw)})`);
+  return raw;
+}
+
+export const DEFAULT_PROMPT =
+  'Lo-fi hip hop with a gentle electric piano and soft drum beats, warm and relaxed, vinyl crackle';
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const adminToken = read(env, 'ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters');
+  }
+  const segmentSeconds = number(env, 'SEGMENT_SECONDS', 8, 2, 60, false);
+  const overlapSeconds = number(env, 'OVERLAP_SECONDS', 1.5, 0.05, 10, false);
+  if (overlapSeconds * 2 > segmentSeconds) {
+    throw new ConfigError('OVERLAP_SECONDS', `must be at most half of SEGMENT_SECONDS (${segmentSeconds})`);
+  }
+  return {
+    host: pattern(env, 'HOST', /^[A-Za-z0-9.:-]+$/, '127.0.0.1', 'a host name or IP address'),
+    port: number(env, 'PORT', 8000, 0, 65535, true),
+    adminToken,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    dataDir: path.resolve(cwd, read(env, 'DATA_DIR') ?? './data'),
+    queuePrefix: pattern(env, 'QUEUE_PREFIX', /^[A-Za-z0-9_-]{1,64}$/, 'lofi', 'letters, digits, _ or -'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info'),
+    lookaheadSeconds: number(env, 'LOOKAHEAD_SECONDS', 60, 10, 3600, false),
+    segmentSeconds,
+    overlapSeconds,
+    retainSegments: number(env, 'RETAIN_SEGMENTS', 30, 2, 1_000_000, true),
+    workers: number(env, 'WORKERS', 1, 0, 64, true),
+    defaultPrompt: read(env, 'DEFAULT_PROMPT') ?? DEFAULT_PROMPT,
+    publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
+  };
+}
+
+/** For services that cannot run without Redis: the message tells the operator what to set. */
+export function requireRedisUrl(config: Config): string {
+  if (!config.redisUrl) throw new ConfigError('REDIS_URL', 'must be set (npm start sets it for you)');
+  return config.redisUrl;
+}
+
+export function requireAdminToken(config: Config): string {
+  if (!config.adminToken) throw new ConfigError('ADMIN_TOKEN', 'must be set (npm start generates one)');
+  return config.adminToken;
+}

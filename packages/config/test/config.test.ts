@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/index.ts';
+
+test('defaults are the documented ones', () => {
+  const c = loadConfig({}, '/srv/radio');
+  assert.equal(c.port, 8000);
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.dataDir, '/srv/radio/data');
+  assert.equal(c.lookaheadSeconds, 60);
+  assert.equal(c.redisUrl, undefined);
+});
+
+test('a bad value stops start-up with a message naming the variable', () => {
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+    [{ SEGMENT_SECONDS: '4', OVERLAP_SECONDS: '3' }, 'OVERLAP_SECONDS'],
+    [{ HOST: 'bad host' }, 'HOST'],
+  ];
+  for (const [env, name] of bad) {
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(name),
+      JSON.stringify(env),
+    );
+  }
+});
+
+test('values are parsed', () => {
+  const c = loadConfig({ PORT: '0', REDIS_URL: 'redis://127.0.0.1:6390', DATA_DIR: '/tmp/x' });
+  assert.equal(c.port, 0);
+  assert.equal(c.redisUrl, 'redis://127.0.0.1:6390');
+  assert.equal(c.dataDir, '/tmp/x');
+});

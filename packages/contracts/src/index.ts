@@ -1,0 +1,4 @@
+export { audioKeyFor, jobIdFor, metaKeyFor } from './keys.ts';
+export { SCHEMA_PATH, segmentSchema } from './schema.ts';
+export type * from './types.gen.ts';
+export { assertSegmentJob, assertSegmentResult, ContractError } from './validate.ts';

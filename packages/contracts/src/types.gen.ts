@@ -1,0 +1,134 @@
+/* Generated from packages/contracts/schema/segment.schema.json by `npm run contracts:gen`. Do not edit. */
+
+/**
+ * Lower-case slug; safe as a path component and a Redis key part.
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "StationId".
+ */
+export type StationId = string;
+/**
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "Backend".
+ */
+export type Backend = 'procedural' | 'musicgen';
+/**
+ * Path of a file relative to the segment store root (DATA_DIR or a bucket). Never absolute, never '..'.
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "StoreKey".
+ */
+export type StoreKey = string;
+
+export interface SegmentContract {
+  SegmentJob?: SegmentJob;
+  SegmentResult?: SegmentResult;
+}
+/**
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "SegmentJob".
+ */
+export interface SegmentJob {
+  stationId: StationId;
+  /**
+   * Station-wide sequence number; unique per station across prompt versions.
+   */
+  seq: number;
+  promptVersion: number;
+  prompt: string;
+  backend: Backend;
+  model?: string;
+  params?: GenerationParams;
+  seed: number;
+  /**
+   * Seconds of new music wanted after the head overlap; a backend may round to whole bars.
+   */
+  durationSeconds: number;
+  /**
+   * Length of the head overlap.
+   */
+  overlapSeconds: number;
+  sampleRate: 44100 | 48000;
+  channels: 1 | 2;
+  /**
+   * Where the worker writes the FLAC; the metadata goes beside it with .json in place of .flac.
+   */
+  audioKey: string;
+  continueFrom: null | ContinueFrom;
+  enqueuedAt?: string;
+}
+/**
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "GenerationParams".
+ */
+export interface GenerationParams {
+  topK?: number;
+  topP?: number;
+  temperature?: number;
+  cfgCoef?: number;
+}
+/**
+ * The segment this one continues. The new segment's head overlap renders the same music as the predecessor's audio from atSeconds to atSeconds + overlapSeconds, so the playout crossfades two renderings of the same bars.
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "ContinueFrom".
+ */
+export interface ContinueFrom {
+  seq: number;
+  audioKey: StoreKey;
+  /**
+   * Path of a file relative to the segment store root (DATA_DIR or a bucket). Never absolute, never '..'.
+   */
+  tokensKey?: string;
+  /**
+   * Where, in the predecessor's audio, the new segment's head overlap begins.
+   */
+  atSeconds: number;
+  state: MusicalState;
+}
+/**
+ * Backend-specific continuation state, carried from each segment's result into the next job. For the procedural backend: seed, tempo, key, mode, beat position at the start of the file, section.
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "MusicalState".
+ */
+export interface MusicalState {
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "SegmentResult".
+ */
+export interface SegmentResult {
+  stationId: StationId;
+  seq: number;
+  promptVersion: number;
+  prompt: string;
+  title: string;
+  backend: Backend;
+  model: string;
+  audioKey: StoreKey;
+  metaKey: StoreKey;
+  tokensKey?: StoreKey;
+  /**
+   * Length of the whole file, head overlap included.
+   */
+  durationSeconds: number;
+  headOverlapSeconds: number;
+  sampleRate: 44100 | 48000;
+  channels: 1 | 2;
+  loudnessLufs: number;
+  truePeakDbtp: number;
+  generationSeconds: number;
+  /**
+   * The seq of the predecessor (null for the first segment of a station).
+   */
+  continuesSeq: null | number;
+  /**
+   * Where in the predecessor's audio this segment's head overlap begins (0 without predecessor).
+   */
+  joinAtSeconds: number;
+  qualityRetries?: number;
+  state: MusicalState;
+  createdAt?: string;
+}

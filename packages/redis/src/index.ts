@@ -1,0 +1,8 @@
+export { type ChainState, ChainStore } from './chain.ts';
+export { connect } from './connection.ts';
+export { publish, type RadioEvent, subscribe } from './events.ts';
+export { Keys } from './keys.ts';
+export { type Playhead, PlayheadStore, positionNow } from './playhead.ts';
+export { enqueueSegment, SEGMENT_QUEUE, segmentQueue, segmentQueueEvents } from './queue.ts';
+export { SegmentIndex } from './segments.ts';
+export { type NewStation, type Station, type StationDefaults, StationRepo } from './stations.ts';

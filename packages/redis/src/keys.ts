@@ -1,0 +1,25 @@
+// Every Redis key the services use, in one place. The prefix isolates deployments and tests.
+export class Keys {
+  constructor(readonly prefix: string) {}
+  stations(): string {
+    return `${this.prefix}:stations`;
+  }
+  station(id: string): string {
+    return `${this.prefix}:station:${id}`;
+  }
+  segments(id: string): string {
+    return `${this.prefix}:station:${id}:segments`;
+  }
+  chain(id: string): string {
+    return `${this.prefix}:station:${id}:chain`;
+  }
+  playhead(id: string): string {
+    return `${this.prefix}:station:${id}:playhead`;
+  }
+  moods(id: string): string {
+    return `${this.prefix}:station:${id}:moods`;
+  }
+  events(): string {
+    return `${this.prefix}:events`;
+  }
+}

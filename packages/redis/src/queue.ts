@@ -1,0 +1,29 @@
+import { assertSegmentJob, jobIdFor, type SegmentJob } from '@lofi/contracts';
+import { type ConnectionOptions, Queue, QueueEvents } from 'bullmq';
+
+export const SEGMENT_QUEUE = 'segments';
+
+export function segmentQueue(connection: ConnectionOptions, prefix: string): Queue<SegmentJob> {
+  return new Queue<SegmentJob>(SEGMENT_QUEUE, { connection, prefix });
+}
+
+export function segmentQueueEvents(connection: ConnectionOptions, prefix: string): QueueEvents {
+  return new QueueEvents(SEGMENT_QUEUE, { connection, prefix });
+}
+
+/**
+ * Enqueues a segment job after validating it against the contract. The id is deterministic, so a
+ * second add of the same (station, version, seq) after a restart is a no-op in BullMQ.
+ */
+export async function enqueueSegment(queue: Queue<SegmentJob>, job: SegmentJob): Promise<string> {
+  const data = assertSegmentJob(job);
+  const id = jobIdFor(data.stationId, data.promptVersion, data.seq);
+  await queue.add('segment', data, {
+    jobId: id,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: { age: 3600, count: 5000 },
+    removeOnFail: { age: 24 * 3600 },
+  });
+  return id;
+}

@@ -1,0 +1,107 @@
+import { randomInt } from 'node:crypto';
+import type { Backend } from '@lofi/contracts';
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.ts';
+
+export interface Station {
+  id: string;
+  name: string;
+  prompt: string;
+  /** Bumped on every mood change; jobs and segments carry it. */
+  promptVersion: number;
+  backend: Backend;
+  /** Base seed of the station's music; the same station and seed render the same music. */
+  seed: number;
+  segmentSeconds: number;
+  overlapSeconds: number;
+  lookaheadSeconds: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewStation = Pick<Station, 'id' | 'name' | 'prompt'> &
+  Partial<Pick<Station, 'backend' | 'seed' | 'segmentSeconds' | 'overlapSeconds' | 'lookaheadSeconds'>>;
+
+export interface StationDefaults {
+  segmentSeconds: number;
+  overlapSeconds: number;
+  lookaheadSeconds: number;
+}
+
+const NUMERIC = ['promptVersion', 'seed', 'segmentSeconds', 'overlapSeconds', 'lookaheadSeconds'] as const;
+
+function decode(h: Record<string, string>): Station | null {
+  if (!h.id) return null;
+  const s = { ...h } as unknown as Station;
+  for (const k of NUMERIC) (s as unknown as Record<string, number>)[k] = Number(h[k]);
+  return s;
+}
+
+/** Stations live in Redis hashes (AOF-persisted), one per station, plus a set of ids. */
+export class StationRepo {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly defaults: StationDefaults,
+  ) {}
+
+  async get(id: string): Promise<Station | null> {
+    return decode(await this.redis.hgetall(this.keys.station(id)));
+  }
+
+  async list(): Promise<Station[]> {
+    const ids = (await this.redis.smembers(this.keys.stations())).sort();
+    const all = await Promise.all(ids.map((id) => this.get(id)));
+    return all.filter((s): s is Station => s !== null);
+  }
+
+  /** Creates the station unless it exists; returns the stored one either way. */
+  async ensure(input: NewStation): Promise<Station> {
+    const now = new Date().toISOString();
+    const station: Station = {
+      backend: 'procedural',
+      seed: randomInt(0, 2 ** 31),
+      ...this.defaults,
+      ...input,
+      promptVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const key = this.keys.station(input.id);
+    const fields = Object.entries(station).flatMap(([k, v]) => [k, String(v)]);
+    // HSETNX on `id` makes creation atomic: two processes booting at once create one station.
+    const created = await this.redis.hsetnx(key, 'id', station.id);
+    if (created) {
+      await this.redis
+        .multi()
+        .hset(key, ...fields)
+        .sadd(this.keys.stations(), station.id)
+        .exec();
+      await this.redis.rpush(
+        this.keys.moods(station.id),
+        JSON.stringify({ prompt: station.prompt, promptVersion: 0, at: now }),
+      );
+    }
+    const stored = await this.get(input.id);
+    if (!stored) throw new Error(`station ${input.id} vanished while being created`);
+    return stored;
+  }
+
+  /** Sets a new mood and bumps the prompt version atomically; returns the updated station. */
+  async setMood(id: string, prompt: string): Promise<Station | null> {
+    const key = this.keys.station(id);
+    if (!(await this.redis.exists(key))) return null;
+    const now = new Date().toISOString();
+    const [[, version]] = (await this.redis
+      .multi()
+      .hincrby(key, 'promptVersion', 1)
+      .hset(key, 'prompt', prompt, 'updatedAt', now)
+      .exec()) as [[Error | null, number]];
+    await this.redis
+      .multi()
+      .rpush(this.keys.moods(id), JSON.stringify({ prompt, promptVersion: version, at: now }))
+      .ltrim(this.keys.moods(id), -100, -1)
+      .exec();
+    return this.get(id);
+  }
+}

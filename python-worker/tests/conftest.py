@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lofi_worker.config import DEFAULT_SCHEMA
+from lofi_worker.contract import Contract, load_contract
+from lofi_worker.store import SegmentStore
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return load_contract(DEFAULT_SCHEMA)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> SegmentStore:
+    return SegmentStore(tmp_path / "data")
+
+
+def make_job(seq: int = 0, **over: Any) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "stationId": "test-station",
+        "seq": seq,
+        "promptVersion": 0,
+        "prompt": "rainy day slow jazz with soft piano",
+        "backend": "procedural",
+        "seed": 1234,
+        "durationSeconds": 8.0,
+        "overlapSeconds": 1.5,
+        "sampleRate": 48000,
+        "channels": 2,
+        "audioKey": f"stations/test-station/segments/{seq:06d}.flac",
+        "continueFrom": None,
+    }
+    job.update(over)
+    return job

@@ -1,0 +1,96 @@
+// First-run set-up shared by `npm start` and `npm test`, in plain Node (it runs before any npm
+// package is installed): system packages, npm packages, the worker's Python environment.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const VENV = path.join(ROOT, 'python-worker', '.venv');
+export const VENV_BIN = path.join(VENV, 'bin');
+
+const say = (msg) => process.stderr.write(`[setup] ${msg}\n`);
+
+export function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
+}
+
+/** redis-server (unless an external REDIS_URL is used), ffmpeg and ffprobe. */
+export function ensureSystemPackages({ needRedis }) {
+  const wanted = [];
+  if (needRedis && !onPath('redis-server')) wanted.push(['redis-server', 'redis-server']);
+  if (!onPath('ffmpeg') || !onPath('ffprobe')) wanted.push(['ffmpeg', 'ffmpeg']);
+  if (wanted.length === 0) return;
+  const pkgs = [...new Set(wanted.map(([, p]) => p))];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !onPath('apt-get') || process.env.LOFI_NO_APT === '1') {
+    say(
+      `missing ${wanted.map(([c]) => c).join(', ')}: install them first, e.g. "sudo apt-get install -y ${pkgs.join(' ')}"`,
+    );
+    process.exit(1);
+  }
+  say(`installing ${pkgs.join(' ')} from the system's packages`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+}
+
+/** npm packages, when node_modules is missing or older than the lock file. */
+export function ensureNodeModules() {
+  const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
+  const lock = path.join(ROOT, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm packages');
+  run('npm', [process.env.CI ? 'ci' : 'install', '--no-audit', '--no-fund']);
+}
+
+function findPython() {
+  for (const cmd of ['python3.11', 'python3.12', 'python3.13', 'python3']) {
+    if (!onPath(cmd)) continue;
+    const v = execFileSync(cmd, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+      encoding: 'utf8',
+    }).trim();
+    const [major, minor] = v.split('.').map(Number);
+    if (major === 3 && minor >= 11) return cmd;
+  }
+  say('Python 3.11 or newer is needed for the worker: install python3 (and python3-venv)');
+  process.exit(1);
+}
+
+/** The worker's virtual environment, rebuilt when pyproject.toml changes. */
+export function ensurePythonEnv() {
+  const pyproject = path.join(ROOT, 'python-worker', 'pyproject.toml');
+  const marker = path.join(VENV, '.installed');
+  const hash = createHash('sha256').update(readFileSync(pyproject)).digest('hex');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
+  if (!existsSync(path.join(VENV_BIN, 'python'))) {
+    say("creating the worker's Python environment (python-worker/.venv)");
+    const py = findPython();
+    const r = spawnSync(py, ['-m', 'venv', VENV], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      say('python -m venv failed: on Debian/Ubuntu install python3-venv');
+      process.exit(1);
+    }
+  }
+  say("installing the worker's Python packages");
+  run(path.join(VENV_BIN, 'pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '-e',
+    './python-worker[dev]',
+  ]);
+  writeFileSync(marker, hash);
+}
+
+export function setup({ needRedis }) {
+  ensureSystemPackages({ needRedis });
+  ensureNodeModules();
+  ensurePythonEnv();
+}

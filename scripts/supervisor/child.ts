@@ -1,0 +1,73 @@
+// A supervised child process: started in its own process group (so its ffmpeg or Python children
+// go with it), restarted with backoff when it dies, stopped with SIGTERM then SIGKILL.
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+
+export interface ChildSpec {
+  name: string;
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export class SupervisedChild {
+  private proc: ChildProcess | null = null;
+  private stopping = false;
+  private restarts = 0;
+  private startedAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly spec: ChildSpec,
+    private readonly log: Logger,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  start(): void {
+    this.startedAt = Date.now();
+    const p = spawn(this.spec.cmd, this.spec.args, {
+      cwd: this.spec.cwd,
+      env: this.spec.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    this.proc = p;
+    this.log.info({ child: this.spec.name, pid: p.pid }, 'child started');
+    p.on('exit', (code, signal) => {
+      if (this.proc !== p) return;
+      this.proc = null;
+      if (this.stopping) return;
+      // A child that ran a while before dying gets a fresh backoff.
+      if (Date.now() - this.startedAt > 60_000) this.restarts = 0;
+      const delay = Math.min(30_000, 500 * 2 ** this.restarts++);
+      this.log.error({ child: this.spec.name, code, signal, restartInMs: delay }, 'child exited; restarting');
+      this.timer = setTimeout(() => this.start(), delay);
+    });
+  }
+
+  /** SIGTERM to the whole group; SIGKILL after the grace period. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const p = this.proc;
+    if (!p?.pid) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-(p.pid as number), sig);
+      } catch {
+        // already gone
+      }
+    };
+    signal('SIGTERM');
+    const timeout = setTimeout(() => signal('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timeout);
+    // Anything the child left in its group goes too.
+    signal('SIGKILL');
+  }
+}

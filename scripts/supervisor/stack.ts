@@ -1,0 +1,90 @@
+// The whole station as processes: Redis (unless REDIS_URL points elsewhere), the scheduler, the
+// worker(s) and the streamer. Used by `npm start` and by the end-to-end tests.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type Config, loadConfig } from '@lofi/config';
+import type { Logger } from 'pino';
+import { SupervisedChild } from './child.ts';
+import { freePort, redisSpec, waitForPort } from './redis.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+const TSX = ['--import', 'tsx'];
+
+export interface Stack {
+  config: Config;
+  adminToken: string;
+  redisUrl: string;
+  baseUrl: string;
+  children: Map<string, SupervisedChild>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Keep Redis's AOF (npm start) or not (tests). */
+  persist?: boolean;
+}
+
+export async function startStack({ env = process.env, log, persist = true }: StackOptions): Promise<Stack> {
+  const baseEnv: NodeJS.ProcessEnv = { ...env };
+  const generatedToken = !baseEnv.ADMIN_TOKEN;
+  if (generatedToken) baseEnv.ADMIN_TOKEN = randomBytes(24).toString('base64url');
+  const config = loadConfig(baseEnv, ROOT); // validated once, before anything starts
+  const adminToken = config.adminToken as string;
+  const children = new Map<string, SupervisedChild>();
+  const order: SupervisedChild[] = [];
+  const add = (c: SupervisedChild): void => {
+    children.set(c.spec.name, c);
+    order.push(c);
+    c.start();
+  };
+
+  let redisUrl = config.redisUrl;
+  if (!redisUrl) {
+    const port = await freePort();
+    add(new SupervisedChild(redisSpec(config.dataDir, port, persist), log));
+    await waitForPort(port);
+    redisUrl = `redis://127.0.0.1:${port}`;
+  }
+  const childEnv: NodeJS.ProcessEnv = {
+    ...baseEnv,
+    REDIS_URL: redisUrl,
+    DATA_DIR: config.dataDir,
+    PORT: String(config.port),
+  };
+  const node = (name: string, entry: string): SupervisedChild =>
+    new SupervisedChild(
+      { name, cmd: process.execPath, args: [...TSX, entry], env: childEnv, cwd: ROOT },
+      log,
+    );
+  add(node('scheduler', 'services/scheduler/src/main.ts'));
+  for (let i = 0; i < config.workers; i++) {
+    add(
+      new SupervisedChild(
+        {
+          name: `worker-${i + 1}`,
+          cmd: path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'),
+          args: ['run'],
+          env: childEnv,
+          cwd: ROOT,
+        },
+        log,
+      ),
+    );
+  }
+  add(node('streamer', 'services/streamer/src/main.ts'));
+  await waitForPort(config.port, 30_000);
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  return {
+    config,
+    adminToken,
+    redisUrl,
+    baseUrl: config.publicUrl ?? `http://${host}:${config.port}`,
+    children,
+    stop: async () => {
+      // Reverse order: listeners' streamer first, Redis last.
+      for (const c of [...order].reverse()) await c.stop();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// `npm test`: set up what is missing, then lint, typecheck and run every test, TypeScript and
+// Python, against real servers the tests start themselves. Node and Python suites run side by side.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, setup, VENV_BIN } from './lib/setup.mjs';
+
+setup({ needRedis: true });
+
+const SKIP = new Set(['node_modules', '.git', 'data', 'python-worker', '.tmp']);
+function findTests(dir, out = []) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (SKIP.has(e.name)) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findTests(p, out);
+    else if (e.name.endsWith('.test.ts')) out.push(path.relative(ROOT, p));
+  }
+  return out.sort();
+}
+
+/** Runs a command; resolves to its exit code. Output is buffered when `quiet` so suites don't interleave. */
+function run(name, cmd, args, { cwd = ROOT, quiet = false } = {}) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const p = spawn(cmd, args, {
+      cwd,
+      stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      env: process.env,
+    });
+    let buf = '';
+    if (quiet) {
+      p.stdout.on('data', (d) => (buf += d));
+      p.stderr.on('data', (d) => (buf += d));
+    }
+    p.on('close', (code) => {
+      if (quiet) process.stdout.write(buf);
+      process.stdout.write(
+        `[test] ${name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+      resolve(code ?? 1);
+    });
+  });
+}
+
+const bin = (name) => path.join(ROOT, 'node_modules', '.bin', name);
+const py = (name) => path.join(VENV_BIN, name);
+const worker = path.join(ROOT, 'python-worker');
+
+const lint = [
+  await run('biome', bin('biome'), ['check', '.']),
+  await run('tsc', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
+  await run('ruff check', py('ruff'), ['check', '.'], { cwd: worker }),
+  await run('ruff format', py('ruff'), ['format', '--check', '.'], { cwd: worker }),
+  await run('mypy', py('mypy'), ['src'], { cwd: worker }),
+];
+
+const files = findTests(ROOT);
+const [nodeCode, pyCode] = await Promise.all([
+  run('node tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=4', ...files]),
+  run('pytest', py('pytest'), ['-q', '-p', 'no:cacheprovider'], { cwd: worker, quiet: true }),
+]);
+
+const failed = [...lint, nodeCode, pyCode].some((c) => c !== 0);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,218 @@
+// One scheduling step for one station: collect the finished job, measure the lookahead along the
+// chain from the real playhead, and enqueue the next segment (or the first segment of a new mood,
+// joined where the music will be a moment from now). Idempotent: it may run any number of times.
+import {
+  assertSegmentResult,
+  audioKeyFor,
+  metaKeyFor,
+  type SegmentJob,
+  type SegmentResult,
+} from '@lofi/contracts';
+import {
+  type ChainState,
+  type ChainStore,
+  enqueueSegment,
+  type Keys,
+  type Playhead,
+  type PlayheadStore,
+  positionNow,
+  publish,
+  type SegmentIndex,
+  type Station,
+} from '@lofi/redis';
+import type { LocalSegmentStore } from '@lofi/store';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ancestry, bufferedAhead, type JoinPoint, joinPoint, type Metas } from './chain-math.ts';
+
+export interface SchedulerDeps {
+  redis: Redis;
+  keys: Keys;
+  queue: Queue<SegmentJob>;
+  chains: ChainStore;
+  index: SegmentIndex;
+  playheads: PlayheadStore;
+  store: LocalSegmentStore;
+  retainSegments: number;
+  log: Logger;
+}
+
+/** Seconds between a mood request and the join: render + decode + commit, with room to spare. */
+export const MOOD_JOIN_MARGIN = 2;
+const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+function jobSeed(station: Station, seq: number): number {
+  return (station.seed + Math.imul(seq + 1, 0x9e3779b1)) >>> 0;
+}
+
+function bestSuccessor(metas: Metas, seg: SegmentResult): SegmentResult | undefined {
+  let best: SegmentResult | undefined;
+  for (const m of metas.values()) {
+    if (m.continuesSeq !== seg.seq) continue;
+    if (
+      !best ||
+      m.promptVersion > best.promptVersion ||
+      (m.promptVersion === best.promptVersion && m.joinAtSeconds < best.joinAtSeconds)
+    )
+      best = m;
+  }
+  return best;
+}
+
+export async function scheduleStation(d: SchedulerDeps, station: Station): Promise<ChainState> {
+  const log = d.log.child({ stationId: station.id });
+  const st = await d.chains.read(station.id);
+  const metas = new Map((await d.index.all(station.id)).map((m) => [m.seq, m]));
+
+  if (st.inflightJobId) await collect(d, station, st, metas, log);
+
+  const ph = await d.playheads.read(station.id);
+  const phNow = ph && metas.has(ph.seq) ? { ...ph, positionSeconds: positionNow(ph) } : null;
+  const chain = ancestry(metas, st.tipSeq);
+  const buffered = bufferedAhead(chain, phNow, station.overlapSeconds);
+  const tip = st.tipSeq === null ? undefined : metas.get(st.tipSeq);
+  const moodChanged = tip !== undefined && station.promptVersion > st.tipVersion;
+  const offChain = tip !== undefined && buffered === null;
+
+  if (!st.inflightJobId && Date.now() >= st.retryAfterMs) {
+    let from: JoinPoint | null | undefined; // undefined: nothing to do
+    if (!tip) from = null;
+    else if ((moodChanged || offChain) && phNow) {
+      from = joinPoint(
+        metas,
+        phNow,
+        (s) => bestSuccessor(metas, s),
+        station.overlapSeconds,
+        MOOD_JOIN_MARGIN,
+      );
+      if (from)
+        log.info(
+          { joinSeq: from.from.seq, atSeconds: from.atSeconds, moodChanged },
+          'new chain joins the music',
+        );
+    } else if (moodChanged || (buffered ?? 0) < station.lookaheadSeconds) {
+      from = { from: tip, atSeconds: Math.max(0, tip.durationSeconds - station.overlapSeconds) };
+    }
+    if (from !== undefined) await enqueue(d, station, st, from);
+  }
+
+  st.bufferedSeconds = (buffered ?? 0) + (st.inflightJobId ? st.inflightSeconds : 0);
+  st.status = statusOf(st, station);
+  await d.chains.write(station.id, st);
+  if (ph) await retain(d, station, metas, ph);
+  return st;
+}
+
+function statusOf(st: ChainState, station: Station): ChainState['status'] {
+  if (st.tipSeq === null) return 'starting';
+  if (st.bufferedSeconds >= station.lookaheadSeconds - station.segmentSeconds) return 'ok';
+  if (st.bufferedSeconds < Math.min(20, station.lookaheadSeconds / 3)) return 'starving';
+  return 'filling';
+}
+
+/** Looks at the job in flight: records its segment, notes its failure, or drops it if superseded. */
+async function collect(
+  d: SchedulerDeps,
+  station: Station,
+  st: ChainState,
+  metas: Map<number, SegmentResult>,
+  log: Logger,
+): Promise<void> {
+  const id = st.inflightJobId as string;
+  const job = await d.queue.getJob(id);
+  if (!job) {
+    log.warn({ jobId: id }, 'job in flight vanished; scheduling again');
+    st.inflightJobId = null;
+    return;
+  }
+  const state = await job.getState();
+  if (state === 'completed') {
+    const result = assertSegmentResult(job.returnvalue);
+    await d.index.add(result);
+    metas.set(result.seq, result);
+    await publish(d.redis, d.keys, { type: 'segment', stationId: station.id, seq: result.seq });
+    const rtf =
+      (result.durationSeconds - result.headOverlapSeconds) / Math.max(1e-3, result.generationSeconds);
+    st.generationRealtimeFactor =
+      st.generationRealtimeFactor === null ? rtf : 0.8 * st.generationRealtimeFactor + 0.2 * rtf;
+    if (result.promptVersion >= st.tipVersion) {
+      st.tipSeq = result.seq;
+      st.tipVersion = result.promptVersion;
+    }
+    st.inflightJobId = null;
+    st.failures = 0;
+    log.info(
+      {
+        seq: result.seq,
+        seconds: result.durationSeconds,
+        realtimeFactor: Math.round(rtf),
+        title: result.title,
+      },
+      'segment ready',
+    );
+  } else if (state === 'failed') {
+    st.failures++;
+    st.inflightJobId = null;
+    st.retryAfterMs = Date.now() + Math.min(30_000, 500 * 2 ** st.failures);
+    log.error({ jobId: id, reason: job.failedReason, failures: st.failures }, 'segment job failed');
+  } else if (WAITING.has(state) && job.data.promptVersion < station.promptVersion) {
+    // A newer mood superseded it before any worker started it: drop it instead of wasting a render.
+    await job.remove().catch(() => undefined);
+    st.inflightJobId = null;
+    log.info({ jobId: id }, 'superseded job dropped');
+  }
+}
+
+async function enqueue(
+  d: SchedulerDeps,
+  station: Station,
+  st: ChainState,
+  from: JoinPoint | null,
+): Promise<void> {
+  const seq = st.lastSeq + 1;
+  const job: SegmentJob = {
+    stationId: station.id,
+    seq,
+    promptVersion: station.promptVersion,
+    prompt: station.prompt,
+    backend: station.backend,
+    seed: jobSeed(station, seq),
+    durationSeconds: station.segmentSeconds,
+    overlapSeconds: station.overlapSeconds,
+    sampleRate: 48000,
+    channels: 2,
+    audioKey: audioKeyFor(station.id, seq, station.promptVersion),
+    continueFrom: from && {
+      seq: from.from.seq,
+      audioKey: from.from.audioKey,
+      ...(from.from.tokensKey ? { tokensKey: from.from.tokensKey } : {}),
+      atSeconds: from.atSeconds,
+      state: from.from.state,
+    },
+    enqueuedAt: new Date().toISOString(),
+  };
+  // Add first, then record: a crash between the two re-adds the same id, which BullMQ ignores.
+  st.inflightJobId = await enqueueSegment(d.queue, job);
+  st.inflightSeconds = station.segmentSeconds;
+  st.lastSeq = seq;
+}
+
+/** Removes played segments beyond the retention count, from the index and the store. */
+async function retain(d: SchedulerDeps, station: Station, metas: Metas, ph: Playhead): Promise<void> {
+  const played = [...metas.values()].filter((m) => m.seq < ph.seq).sort((a, b) => b.seq - a.seq);
+  const old = played.slice(d.retainSegments);
+  if (old.length === 0) return;
+  await d.index.remove(
+    station.id,
+    old.map((m) => m.seq),
+  );
+  for (const m of old) {
+    for (const key of [m.audioKey, m.metaKey, metaKeyFor(m.audioKey), m.tokensKey]) {
+      if (key)
+        await d.store
+          .remove(key)
+          .catch((err: unknown) => d.log.warn({ err, key }, 'could not remove segment file'));
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { Config } from '@lofi/config';
+import { type ChainStore, type Keys, publish, type Station, type StationRepo } from '@lofi/redis';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { errors } from '../errors.ts';
+import type { StationManager } from '../station-manager.ts';
+import { requireAdmin } from './auth.ts';
+import { cleanPrompt } from './prompt.ts';
+import { registerStream } from './stream.ts';
+
+export interface RouteDeps {
+  config: Config;
+  adminToken: string;
+  redis: Redis;
+  keys: Keys;
+  stations: StationRepo;
+  chains: ChainStore;
+  manager: StationManager;
+}
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
+} as const;
+
+export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
+  const load = async (id: string): Promise<Station> => {
+    const s = await d.stations.get(id);
+    if (!s) throw errors.stationNotFound(id);
+    return s;
+  };
+
+  const view = async (s: Station) => {
+    const chain = await d.chains.read(s.id);
+    const rt = d.manager.get(s.id);
+    return {
+      id: s.id,
+      name: s.name,
+      prompt: s.prompt,
+      promptVersion: s.promptVersion,
+      backend: s.backend,
+      status: chain.status,
+      bufferedSeconds: Math.round(chain.bufferedSeconds * 10) / 10,
+      lookaheadSeconds: s.lookaheadSeconds,
+      generationRealtimeFactor: chain.generationRealtimeFactor,
+      listeners: rt?.icy.count ?? 0,
+      underruns: rt?.playout.underruns ?? 0,
+      nowPlaying: rt?.playout.nowPlaying ?? null,
+      streamUrl: `/stations/${s.id}/stream.mp3`,
+    };
+  };
+
+  app.get('/healthz', async (_req, reply) => {
+    const runtimes = d.manager.all();
+    const playing = runtimes.filter((r) => r.playout.playing).map((r) => r.id);
+    const ok = playing.length > 0;
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', playing });
+  });
+
+  app.get('/api/stations', async () => Promise.all((await d.stations.list()).map(view)));
+
+  app.get<{ Params: { id: string } }>('/api/stations/:id', { schema: { params: idParams } }, async (req) =>
+    view(await load(req.params.id)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/stations/:id/now-playing',
+    { schema: { params: idParams } },
+    async (req) => {
+      const s = await load(req.params.id);
+      const np = d.manager.get(s.id)?.playout.nowPlaying ?? null;
+      return { stationId: s.id, playing: np !== null, ...(np ?? {}), history: undefined };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/stations/:id/history',
+    { schema: { params: idParams } },
+    async (req) => {
+      const s = await load(req.params.id);
+      return { stationId: s.id, history: d.manager.get(s.id)?.playout.history ?? [] };
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: { prompt: string } }>(
+    '/api/stations/:id/mood',
+    {
+      bodyLimit: 8 * 1024,
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['prompt'],
+          additionalProperties: false,
+          properties: { prompt: { type: 'string', maxLength: 2000 } },
+        },
+      },
+    },
+    async (req) => {
+      requireAdmin(req, d.adminToken);
+      const prompt = cleanPrompt(req.body.prompt);
+      await load(req.params.id);
+      const s = await d.stations.setMood(req.params.id, prompt);
+      if (!s) throw errors.stationNotFound(req.params.id);
+      await publish(d.redis, d.keys, { type: 'mood', stationId: s.id, promptVersion: s.promptVersion });
+      req.log.info({ stationId: s.id, promptVersion: s.promptVersion }, 'mood changed');
+      return view(s);
+    },
+  );
+
+  registerStream(app, d, load);
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '@lofi/config';
+import pino from 'pino';
+import { startRedis, type TestRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
+import { build } from '../src/app.ts';
+
+const TOKEN = 'test-admin-token-0123456789';
+let redis: TestRedis;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis.stop();
+});
+
+async function app(t: { after: (fn: () => Promise<void>) => void }) {
+  const config = loadConfig({
+    REDIS_URL: redis.url,
+    ADMIN_TOKEN: TOKEN,
+    QUEUE_PREFIX: uniquePrefix('api'),
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lofi-api-')),
+  });
+  const a = await build({ config, log: pino({ level: 'silent' }) });
+  t.after(() => a.close());
+  return a;
+}
+
+test('the default station exists on first start', async (t) => {
+  const a = await app(t);
+  const res = await a.inject('/api/stations');
+  assert.equal(res.statusCode, 200);
+  const list = res.json() as Array<{ id: string; prompt: string; bufferedSeconds: number }>;
+  assert.deepEqual(
+    list.map((s) => s.id),
+    ['lofi'],
+  );
+  assert.match(list[0]?.prompt ?? '', /lo-fi/i);
+  assert.equal(typeof list[0]?.bufferedSeconds, 'number');
+  const one = await a.inject('/api/stations/lofi');
+  assert.equal(one.json().id, 'lofi');
+});
+
+test('unknown stations and routes are 404 with a code', async (t) => {
+  const a = await app(t);
+  const res = await a.inject('/api/stations/nope');
+  assert.equal(res.statusCode, 404);
+  assert.equal(res.json().error.code, 'STATION_NOT_FOUND');
+  assert.equal((await a.inject('/api/stations/..%2Fetc')).statusCode, 400);
+  assert.equal((await a.inject('/nothing-here')).json().error.code, 'NOT_FOUND');
+});
+
+test('health is 503 until audio flows (no worker here)', async (t) => {
+  const a = await app(t);
+  const res = await a.inject('/healthz');
+  assert.equal(res.statusCode, 503);
+});
+
+test('a mood change needs the admin token and a sane prompt, and bumps the version', async (t) => {
+  const a = await app(t);
+  const put = (body: unknown, token?: string) =>
+    a.inject({
+      method: 'PUT',
+      url: '/api/stations/lofi/mood',
+      payload: body as object,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+  assert.equal((await put({ prompt: 'rainy-day slow jazz' })).statusCode, 401);
+  assert.equal((await put({ prompt: 'rainy-day slow jazz' }, 'wrong-token-xxxxxxxxxxxx')).statusCode, 401);
+  for (const bad of [
+    {},
+    { prompt: '' },
+    { prompt: '   ' },
+    { prompt: 42 },
+    { prompt: 'a\u0007b' },
+    { prompt: 'x'.repeat(501) },
+    { prompt: 'ok', extra: 1 },
+  ]) {
+    const res = await put(bad, TOKEN);
+    assert.equal(res.statusCode, 400, JSON.stringify(bad));
+    assert.ok(res.json().error.message, 'a message says why');
+  }
+  const before = (await a.inject('/api/stations/lofi')).json();
+  const res = await put({ prompt: '  rainy-day   slow jazz 雨天  ' }, TOKEN);
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().prompt, 'rainy-day slow jazz 雨天');
+  assert.equal(res.json().promptVersion, before.promptVersion + 1);
+  // Bad input changed nothing.
+  assert.equal((await a.inject('/api/stations/lofi')).json().prompt, 'rainy-day slow jazz 雨天');
+  assert.equal((await put({ prompt: 'x' }, TOKEN)).statusCode, 200);
+  assert.equal(
+    (
+      await a.inject({
+        method: 'PUT',
+        url: '/api/stations/nope/mood',
+        payload: { prompt: 'x' },
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).statusCode,
+    404,
+  );
+});
+
+test('now-playing answers before anything plays', async (t) => {
+  const a = await app(t);
+  const res = await a.inject('/api/stations/lofi/now-playing');
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().playing, false);
+});
