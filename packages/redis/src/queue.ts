@@ -1,14 +1,17 @@
 import { assertSegmentJob, jobIdFor, type SegmentJob } from '@lofi/contracts';
-import { type ConnectionOptions, Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 
 export const SEGMENT_QUEUE = 'segments';
 
-export function segmentQueue(connection: ConnectionOptions, prefix: string): Queue<SegmentJob> {
-  return new Queue<SegmentJob>(SEGMENT_QUEUE, { connection, prefix });
+// BullMQ opens (and on close() closes) its own connections from the URL.
+const options = (url: string) => ({ url, maxRetriesPerRequest: null });
+
+export function segmentQueue(redisUrl: string, prefix: string): Queue<SegmentJob> {
+  return new Queue<SegmentJob>(SEGMENT_QUEUE, { connection: options(redisUrl), prefix });
 }
 
-export function segmentQueueEvents(connection: ConnectionOptions, prefix: string): QueueEvents {
-  return new QueueEvents(SEGMENT_QUEUE, { connection, prefix });
+export function segmentQueueEvents(redisUrl: string, prefix: string): QueueEvents {
+  return new QueueEvents(SEGMENT_QUEUE, { connection: options(redisUrl), prefix });
 }
 
 /**

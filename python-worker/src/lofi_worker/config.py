@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # python-worker/
 DEFAULT_SCHEMA = _PACKAGE_ROOT.parent / "packages" / "contracts" / "schema" / "segment.schema.json"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# The services share one LOG_LEVEL; pino's names map onto Python's.
+PINO_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "error"}
 
 
 class ConfigError(ValueError):
@@ -66,6 +68,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     if data_dir.exists() and not data_dir.is_dir():
         raise ConfigError(f"DATA_DIR is not a directory: {data_dir}")
     log_level = (env.get("LOG_LEVEL", "").strip() or "info").lower()
+    log_level = PINO_LEVELS.get(log_level, log_level)
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     schema = Path(env.get("CONTRACT_SCHEMA", "").strip() or DEFAULT_SCHEMA).expanduser().resolve()

@@ -28,8 +28,10 @@ export async function startScheduler(config: Config, redisUrl: string, log: Logg
   const redis = connect(redisUrl, 'scheduler', log);
   const sub = connect(redisUrl, 'scheduler-sub', log);
   const keys = new Keys(config.queuePrefix);
-  const queue = segmentQueue(connect(redisUrl, 'scheduler-queue', log), config.queuePrefix);
-  const events = segmentQueueEvents(connect(redisUrl, 'scheduler-events', log), config.queuePrefix);
+  const queue = segmentQueue(redisUrl, config.queuePrefix);
+  const events = segmentQueueEvents(redisUrl, config.queuePrefix);
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  events.on('error', (err) => log.warn({ err: err.message }, 'queue events connection error'));
   const stations = new StationRepo(redis, keys, config);
   const deps: SchedulerDeps = {
     redis,

@@ -120,15 +120,26 @@ async function collect(
   log: Logger,
 ): Promise<void> {
   const id = st.inflightJobId as string;
+  // State first, then the job: read the other way round, a job finishing in between would show
+  // 'completed' without its return value.
+  const state = await d.queue.getJobState(id);
   const job = await d.queue.getJob(id);
-  if (!job) {
+  if (!job || state === 'unknown') {
     log.warn({ jobId: id }, 'job in flight vanished; scheduling again');
     st.inflightJobId = null;
     return;
   }
-  const state = await job.getState();
   if (state === 'completed') {
-    const result = assertSegmentResult(job.returnvalue);
+    let result: SegmentResult;
+    try {
+      result = assertSegmentResult(job.returnvalue);
+    } catch (err) {
+      // A worker that returns garbage must not wedge the chain: count it as a failure.
+      st.failures++;
+      st.inflightJobId = null;
+      log.error({ err, jobId: id }, 'job completed with an invalid result');
+      return;
+    }
     await d.index.add(result);
     metas.set(result.seq, result);
     await publish(d.redis, d.keys, { type: 'segment', stationId: station.id, seq: result.seq });
