@@ -1,0 +1,63 @@
+// `npm run bench`: runs every benchmark on this machine, prints one table and writes it to
+// docs/BENCHMARKS.md with the machine and the date. Each figure is a ratio against a limit measured
+// or fixed in the same run (real time), never a bare absolute time.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, setup, VENV_BIN } from './lib/setup.mjs';
+
+setup({ needRedis: false });
+
+const json = (cmd, args) =>
+  JSON.parse(
+    execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      .trim()
+      .split('\n')
+      .pop(),
+  );
+
+process.stderr.write('[bench] procedural backend (one core)…\n');
+const proc = json(path.join(VENV_BIN, 'python'), ['bench/procedural_speed.py', '8']);
+process.stderr.write('[bench] playout mixer and MP3 encoder…\n');
+const play = json(process.execPath, ['--import', 'tsx', 'bench/playout.ts']);
+
+const rows = [
+  [
+    'Procedural generation, 48 kHz stereo, one core (job path incl. mastering + FLAC)',
+    `${proc.realtimeFactor.toFixed(1)}× real time`,
+    'real time (1×); target 100×',
+    'python-worker/.venv/bin/python bench/procedural_speed.py 8',
+  ],
+  [
+    'Playout mixer (crossfades, 48 kHz stereo)',
+    `${play.mixerRealtimeFactor.toFixed(0)}× real time per core`,
+    'real time (1×)',
+    'node --import tsx bench/playout.ts',
+  ],
+  [
+    'MP3 encoder (ffmpeg libmp3lame 128 kbps)',
+    `${play.encoderRealtimeFactor.toFixed(0)}× real time`,
+    'real time (1×)',
+    'node --import tsx bench/playout.ts',
+  ],
+];
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const header = `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;
+const table = [
+  '| benchmark | result | against | command |',
+  '|---|---|---|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
+process.stdout.write(`\n${header}\n\n${table}\n`);
+
+const file = path.join(ROOT, 'docs/BENCHMARKS.md');
+const start = '<!-- bench:begin -->';
+const end = '<!-- bench:end -->';
+const doc = readFileSync(file, 'utf8');
+const i = doc.indexOf(start);
+const j = doc.indexOf(end);
+if (i >= 0 && j > i) {
+  writeFileSync(file, `${doc.slice(0, i + start.length)}\n${header}\n\n${table}\n${doc.slice(j)}`);
+  process.stderr.write('[bench] docs/BENCHMARKS.md updated\n');
+}
