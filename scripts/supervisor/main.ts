@@ -1,20 +1,13 @@
 // `npm start`'s supervisor: starts the stack, prints where to listen, restarts what crashes, and
 // stops every child on Ctrl-C or SIGTERM.
-import { ConfigError } from '@lofi/config';
+import { configOrExit, loadConfig, onShutdown } from '@lofi/config';
 import pino from 'pino';
-import { startStack } from './stack.ts';
+import { ROOT, startStack } from './stack.ts';
 
 const log = pino({ name: 'supervisor' });
-let stack: Awaited<ReturnType<typeof startStack>>;
-try {
-  stack = await startStack({ log });
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`npm start: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+// Validated here once so a bad value stops start-up before any process starts.
+configOrExit('npm start', () => loadConfig(process.env, ROOT));
+const stack = await startStack({ log });
 
 const { baseUrl, adminToken } = stack;
 const generated = !process.env.ADMIN_TOKEN;
@@ -34,12 +27,4 @@ process.stdout.write(
   ].join('\n'),
 );
 
-let stopping = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal: sig }, 'stopping every child');
-    void stack.stop().then(() => process.exit(0));
-  });
-}
+onShutdown(log, 'stopping every child', () => stack.stop());

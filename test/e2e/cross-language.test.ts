@@ -1,7 +1,7 @@
 // A job enqueued from TypeScript (BullMQ, validated against the contract) is rendered by the Python
 // worker (BullMQ's Python client) and played by the streamer, over one real Redis.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,13 +19,14 @@ import { waitFor } from '../helpers/stack.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_000 }, async (t) => {
+/** A real Redis, one real Python worker on a unique prefix, and TS queue clients to talk to it. */
+async function workerHarness(t: { after: (fn: () => Promise<void>) => void }, name: string) {
   const defer = cleanupStack(t);
   const redis = await startRedis();
   defer(() => redis.stop());
-  const prefix = uniquePrefix('xlang');
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lofi-xlang-'));
-  const worker: ChildProcess = spawn(path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'), ['run'], {
+  const prefix = uniquePrefix(name);
+  const dataDir = mkdtempSync(path.join(tmpdir(), `lofi-${name}-`));
+  const worker = spawn(path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'), ['run'], {
     env: {
       ...process.env,
       REDIS_URL: redis.url,
@@ -36,7 +37,6 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
     stdio: 'inherit',
   });
   defer(() => worker.kill('SIGKILL'));
-
   const conn = connect(redis.url, 'test');
   const queue = segmentQueue(redis.url, prefix);
   const events = segmentQueueEvents(redis.url, prefix);
@@ -45,6 +45,11 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
     await queue.close();
     conn.disconnect();
   });
+  return { defer, redis, prefix, dataDir, conn, queue, events };
+}
+
+test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_000 }, async (t) => {
+  const { defer, redis, prefix, dataDir, conn, queue, events } = await workerHarness(t, 'xlang');
 
   const job: SegmentJob = {
     stationId: 'lofi',
@@ -122,30 +127,7 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
 });
 
 test('a bad job fails with a reason and the worker goes on', { timeout: 120_000 }, async (t) => {
-  const defer = cleanupStack(t);
-  const redis = await startRedis();
-  defer(() => redis.stop());
-  const prefix = uniquePrefix('xbad');
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lofi-xbad-'));
-  const worker = spawn(path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'), ['run'], {
-    env: {
-      ...process.env,
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: prefix,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warning',
-    },
-    stdio: 'inherit',
-  });
-  defer(() => worker.kill('SIGKILL'));
-  const conn = connect(redis.url, 'test');
-  const queue = segmentQueue(redis.url, prefix);
-  const events = segmentQueueEvents(redis.url, prefix);
-  defer(async () => {
-    await events.close();
-    await queue.close();
-    conn.disconnect();
-  });
+  const { queue, events } = await workerHarness(t, 'xbad');
   // Bypass the TS-side validation on purpose: the worker must defend itself too.
   const bad = await queue.add('segment', { stationId: 'lofi', seq: 1 } as unknown as SegmentJob, {
     jobId: 'bad-1',

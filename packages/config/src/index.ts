@@ -123,3 +123,5 @@ export function requireAdminToken(config: Config): string {
   if (!config.adminToken) throw new ConfigError('ADMIN_TOKEN', 'must be set (npm start generates one)');
   return config.adminToken;
 }
+
+export { configOrExit, onShutdown } from './boot.ts';

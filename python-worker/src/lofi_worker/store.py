@@ -10,8 +10,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -43,23 +44,7 @@ class SegmentStore:
         return resolved
 
     def write_bytes(self, key: str, data: bytes) -> Path:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Same directory as the target so os.replace is an atomic rename on one filesystem;
-        # readers (the streamer) never see a half-written file.
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; the streamer may run as another user
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(target.parent)
-        return target
+        return self._write_atomic(key, lambda fh: fh.write(data))
 
     def write_json(self, key: str, obj: Any) -> Path:
         data = json.dumps(obj, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
@@ -67,14 +52,22 @@ class SegmentStore:
 
     def write_flac(self, key: str, audio: np.ndarray, sample_rate: int) -> Path:
         """audio: (channels, frames) float in [-1, 1]; written as 24-bit FLAC."""
+        return self._write_atomic(
+            key,
+            lambda fh: sf.write(
+                fh, np.ascontiguousarray(audio.T), sample_rate, format="FLAC", subtype="PCM_24"
+            ),
+        )
+
+    def _write_atomic(self, key: str, write: Callable[[BinaryIO], object]) -> Path:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        # Same directory as the target so os.replace is an atomic rename on one filesystem;
+        # readers (the streamer) never see a half-written file.
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                sf.write(
-                    fh, np.ascontiguousarray(audio.T), sample_rate, format="FLAC", subtype="PCM_24"
-                )
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)  # mkstemp makes 0600; the streamer may run as another user
