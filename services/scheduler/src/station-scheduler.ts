@@ -98,7 +98,13 @@ export async function scheduleStation(d: SchedulerDeps, station: Station): Promi
   }
 
   st.bufferedSeconds = (buffered ?? 0) + (st.inflightJobId ? st.inflightSeconds : 0);
+  const previous = st.status;
   st.status = statusOf(st, station);
+  if (st.status !== previous) {
+    const fields = { status: st.status, bufferedSeconds: Math.round(st.bufferedSeconds * 10) / 10 };
+    if (st.status === 'starving') log.warn(fields, 'station is starving: generation is behind');
+    else log.info(fields, 'station status');
+  }
   await d.chains.write(station.id, st);
   if (ph) await retain(d, station, metas, ph);
   return st;

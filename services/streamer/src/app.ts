@@ -5,6 +5,7 @@ import { ChainStore, connect, Keys, PlayheadStore, SegmentIndex, StationRepo, su
 import { LocalSegmentStore } from '@lofi/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { registerMetrics } from './api/metrics.ts';
 import { registerRoutes } from './api/routes.ts';
 import { ApiError } from './errors.ts';
 import { registerPages } from './pages.ts';
@@ -54,6 +55,7 @@ export async function build({ config, log }: BuildOptions): Promise<FastifyInsta
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
   );
   registerRoutes(app, { config, adminToken, redis, keys, stations, chains, manager });
+  registerMetrics(app, { manager, chains, stations });
   registerPages(app);
   app.addHook('onClose', async () => {
     manager.stop();

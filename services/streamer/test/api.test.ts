@@ -110,3 +110,11 @@ test('now-playing answers before anything plays', async (t) => {
   assert.equal(res.statusCode, 200);
   assert.equal(res.json().playing, false);
 });
+
+test('metrics are exposed for Prometheus', async (t) => {
+  const a = await app(t);
+  const res = await a.inject('/metrics');
+  assert.equal(res.statusCode, 200);
+  assert.match(res.body, /lofi_listeners\{station="lofi"\} 0/);
+  assert.match(res.body, /lofi_buffered_seconds\{station="lofi"\}/);
+});
