@@ -7,7 +7,11 @@ import { ROOT, startStack } from './stack.ts';
 const log = pino({ name: 'supervisor' });
 // Validated here once so a bad value stops start-up before any process starts.
 configOrExit('npm start', () => loadConfig(process.env, ROOT));
-const stack = await startStack({ log });
+const stack = await startStack({ log }).catch((err: unknown) =>
+  configOrExit('npm start', () => {
+    throw err;
+  }),
+);
 
 const { baseUrl, adminToken } = stack;
 const generated = !process.env.ADMIN_TOKEN;

@@ -43,6 +43,15 @@ export function redisSpec(dataDir: string, port: number, persist: boolean): Chil
   };
 }
 
+/** True when nothing listens on host:port yet. */
+export function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
 /** Resolves once something accepts connections on the port. */
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

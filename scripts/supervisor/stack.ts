@@ -2,10 +2,10 @@
 // worker(s) and the streamer. Used by `npm start` and by the end-to-end tests.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { type Config, loadConfig } from '@lofi/config';
+import { type Config, ConfigError, loadConfig } from '@lofi/config';
 import type { Logger } from 'pino';
 import { SupervisedChild } from './child.ts';
-import { freePort, redisSpec, waitForPort } from './redis.ts';
+import { freePort, portIsFree, redisSpec, waitForPort } from './redis.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX = ['--import', 'tsx'];
@@ -32,6 +32,13 @@ export async function startStack({ env = process.env, log, persist = true }: Sta
   if (generatedToken) baseEnv.ADMIN_TOKEN = randomBytes(24).toString('base64url');
   const config = loadConfig(baseEnv, ROOT); // validated once, before anything starts
   const adminToken = config.adminToken as string;
+  // Another server on the port would answer for us while the streamer crash-loops: refuse early.
+  if (config.port !== 0 && !(await portIsFree(config.host, config.port))) {
+    throw new ConfigError(
+      'PORT',
+      `${config.port} is already in use on ${config.host}; stop what uses it or set PORT`,
+    );
+  }
   const children = new Map<string, SupervisedChild>();
   const order: SupervisedChild[] = [];
   const add = (c: SupervisedChild): void => {
