@@ -11,6 +11,8 @@ const ENCODER_DELAY = 1105;
 const SAMPLES_PER_FRAME = 1152;
 /** PCM queued for a stuck encoder beyond this is dropped rather than buffered without bound. */
 const MAX_STDIN_BACKLOG = 4 * 1024 * 1024;
+/** An encoder that takes PCM but gives no MP3 for this long is hung: it is killed and restarted. */
+const HUNG_AFTER_MS = 3000;
 
 export interface TaggedFrame {
   data: Buffer;
@@ -26,6 +28,8 @@ export class Mp3Output implements PcmSink {
   private pcmFrames = 0;
   private marks: Array<{ frame: number; meta: SegmentResult }> = [];
   private closed = false;
+  /** When PCM was first written after the encoder's latest output (null: output is current). */
+  private waitingSince: number | null = null;
   restarts = 0;
 
   constructor(
@@ -58,6 +62,14 @@ export class Mp3Output implements PcmSink {
     const enc = this.enc;
     this.pcmFrames += pcm.length / this.channels;
     if (!enc) return;
+    const now = Date.now();
+    this.waitingSince ??= now;
+    if (now - this.waitingSince > HUNG_AFTER_MS) {
+      this.log.error({ pid: enc.pid() }, 'mp3 encoder produces nothing; killing it');
+      this.waitingSince = null;
+      enc.kill();
+      return;
+    }
     if (enc.stdin.writableLength > MAX_STDIN_BACKLOG) {
       this.log.warn('mp3 encoder is not keeping up; dropping PCM');
       return;
@@ -71,7 +83,9 @@ export class Mp3Output implements PcmSink {
     this.splitter = new Mp3FrameSplitter();
     this.encoderBase = this.pcmFrames;
     this.mp3FramesFromEncoder = 0;
+    this.waitingSince = null;
     enc.stdout.on('data', (chunk: Buffer) => {
+      this.waitingSince = null;
       for (const data of this.splitter.push(chunk)) this.onFrame({ data, meta: this.metaForNextFrame() });
     });
     void enc.exited.then(({ code, signal, error }) => {
