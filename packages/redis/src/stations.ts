@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Backend } from '@lofi/contracts';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
@@ -19,6 +19,8 @@ export interface Station {
   updatedAt: string;
 }
 
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
 export type NewStation = Pick<Station, 'id' | 'name' | 'prompt'> &
   Partial<Pick<Station, 'backend' | 'seed' | 'segmentSeconds' | 'overlapSeconds' | 'lookaheadSeconds'>>;
 
@@ -32,7 +34,9 @@ const NUMERIC = ['promptVersion', 'seed', 'segmentSeconds', 'overlapSeconds', 'l
 
 function decode(h: Record<string, string>): Station | null {
   if (!h.id) return null;
-  const s = { ...h } as unknown as Station;
+  // The owner key's hash never leaves the repository.
+  const { keyHash: _secret, ...fields } = h;
+  const s = fields as unknown as Station;
   for (const k of NUMERIC) (s as unknown as Record<string, number>)[k] = Number(h[k]);
   return s;
 }
@@ -85,6 +89,45 @@ export class StationRepo {
     const stored = await this.get(input.id);
     if (!stored) throw new Error(`station ${input.id} vanished while being created`);
     return stored;
+  }
+
+  /**
+   * Creates a new station with an owner key; resolves to null when the id is taken. The key is
+   * returned once and only its hash is stored.
+   */
+  async create(input: NewStation): Promise<{ station: Station; key: string } | null> {
+    if (await this.redis.exists(this.keys.station(input.id))) return null;
+    const station = await this.ensure(input);
+    const key = `sk_${randomBytes(24).toString('base64url')}`;
+    // HSETNX: of two racing creators only one sets the key; the other learns the id is taken.
+    const won = await this.redis.hsetnx(this.keys.station(input.id), 'keyHash', sha256(key).toString('hex'));
+    return won ? { station, key } : null;
+  }
+
+  /** Constant-time check of a station owner's key. */
+  async checkKey(id: string, key: string): Promise<boolean> {
+    const stored = await this.redis.hget(this.keys.station(id), 'keyHash');
+    if (!stored) return false;
+    return timingSafeEqual(Buffer.from(stored, 'hex'), sha256(key));
+  }
+
+  /** Removes the station and everything the services keep about it in Redis. */
+  async remove(id: string): Promise<boolean> {
+    const removed = await this.redis.srem(this.keys.stations(), id);
+    await this.redis.del(
+      this.keys.station(id),
+      this.keys.segments(id),
+      this.keys.chain(id),
+      this.keys.playhead(id),
+      this.keys.moods(id),
+    );
+    return removed === 1;
+  }
+
+  /** The station's moods, newest first. */
+  async moods(id: string): Promise<Array<{ prompt: string; promptVersion: number; at: string }>> {
+    const raw = await this.redis.lrange(this.keys.moods(id), 0, -1);
+    return raw.map((r) => JSON.parse(r) as { prompt: string; promptVersion: number; at: string }).reverse();
   }
 
   /** Sets a new mood and bumps the prompt version atomically; returns the updated station. */

@@ -1,6 +1,6 @@
 // The segment store adapter: a local folder (DATA_DIR). Keys come from the contract; they are
 // checked again here, because a key is about to become a file path.
-import { unlink } from 'node:fs/promises';
+import { rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 const KEY = /^stations\/[a-z0-9][a-z0-9-]{0,62}\/segments\/[A-Za-z0-9._-]{1,96}$/;
@@ -23,6 +23,13 @@ export class LocalSegmentStore {
     const full = path.resolve(this.root, key);
     if (!full.startsWith(this.root + path.sep)) throw new StoreKeyError(`key escapes the store: ${key}`);
     return full;
+  }
+
+  /** Removes every file of a station (its folder). */
+  async removeStation(stationId: string): Promise<void> {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(stationId))
+      throw new StoreKeyError(`not a station id: ${stationId}`);
+    await rm(path.join(this.root, 'stations', stationId), { recursive: true, force: true });
   }
 
   async remove(key: string): Promise<void> {

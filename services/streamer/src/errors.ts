@@ -15,5 +15,7 @@ export const errors = {
     new ApiError(404, 'STATION_NOT_FOUND', `no station with id ${JSON.stringify(id)}`),
   unauthorized: () => new ApiError(401, 'UNAUTHORIZED', 'a valid bearer token is required'),
   badRequest: (message: string) => new ApiError(400, 'BAD_REQUEST', message),
+  stationExists: (id: string) =>
+    new ApiError(409, 'STATION_EXISTS', `a station with id ${JSON.stringify(id)} exists`),
   notReady: (what: string) => new ApiError(503, 'NOT_READY', `${what} is not ready yet`),
 } as const;

@@ -58,19 +58,27 @@ export class StationManager {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const r of this.runtimes.values()) {
-      r.playout.stop();
-      r.mp3.close();
-      r.icy.closeAll();
-    }
+    for (const r of this.runtimes.values()) this.halt(r);
     this.runtimes.clear();
   }
 
   private async sync(): Promise<void> {
-    for (const s of await this.d.stations.list()) {
-      if (this.runtimes.has(s.id)) continue;
-      await this.launch(s.id);
+    const ids = new Set((await this.d.stations.list()).map((s) => s.id));
+    for (const id of ids) if (!this.runtimes.has(id)) await this.launch(id);
+    for (const [id, rt] of this.runtimes) {
+      if (ids.has(id)) continue;
+      // Deleted: its listeners are let go and its music removed from the store.
+      this.runtimes.delete(id);
+      this.halt(rt);
+      await this.d.store.removeStation(id);
+      this.d.log.info({ stationId: id }, 'station playout stopped');
     }
+  }
+
+  private halt(rt: StationRuntime): void {
+    rt.playout.stop();
+    rt.mp3.close();
+    rt.icy.closeAll();
   }
 
   private async launch(id: string): Promise<void> {

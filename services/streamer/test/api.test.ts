@@ -118,3 +118,77 @@ test('metrics are exposed for Prometheus', async (t) => {
   assert.match(res.body, /lofi_listeners\{station="lofi"\} 0/);
   assert.match(res.body, /lofi_buffered_seconds\{station="lofi"\}/);
 });
+
+test('stations are created with an owner key that controls only that station, and deleted', async (t) => {
+  const a = await app(t);
+  const admin = { authorization: `Bearer ${TOKEN}` };
+  const body = { id: 'cafe-blue', name: 'Café Blue', prompt: 'café jazz 咖啡馆' };
+  assert.equal((await a.inject({ method: 'POST', url: '/api/stations', payload: body })).statusCode, 401);
+  for (const bad of [
+    { ...body, id: '../x' },
+    { ...body, name: '' },
+    { ...body, prompt: '' },
+    { id: 'x', name: 'x' },
+  ]) {
+    assert.equal(
+      (await a.inject({ method: 'POST', url: '/api/stations', payload: bad, headers: admin })).statusCode,
+      400,
+      JSON.stringify(bad),
+    );
+  }
+  const created = await a.inject({ method: 'POST', url: '/api/stations', payload: body, headers: admin });
+  assert.equal(created.statusCode, 201);
+  const key = created.json().key as string;
+  assert.match(key, /^sk_/);
+  assert.equal(created.json().prompt, 'café jazz 咖啡馆');
+  assert.equal(
+    (await a.inject({ method: 'POST', url: '/api/stations', payload: body, headers: admin })).json().error
+      .code,
+    'STATION_EXISTS',
+  );
+  // The key is never shown again.
+  assert.equal((await a.inject('/api/stations/cafe-blue')).json().key, undefined);
+  assert.ok(!JSON.stringify((await a.inject('/api/stations')).json()).includes('keyHash'));
+
+  const mood = (id: string, token: string) =>
+    a.inject({
+      method: 'PUT',
+      url: `/api/stations/${id}/mood`,
+      payload: { prompt: 'rainy day' },
+      headers: { authorization: `Bearer ${token}` },
+    });
+  assert.equal((await mood('cafe-blue', key)).statusCode, 200);
+  assert.equal((await mood('lofi', key)).statusCode, 401, 'a station key controls its own station only');
+  assert.equal((await mood('cafe-blue', `${key}x`)).statusCode, 401);
+  const moods = (await a.inject('/api/stations/cafe-blue/moods')).json().moods as Array<{
+    prompt: string;
+    promptVersion: number;
+  }>;
+  assert.deepEqual(
+    moods.map((m) => [m.promptVersion, m.prompt]),
+    [
+      [1, 'rainy day'],
+      [0, 'café jazz 咖啡馆'],
+    ],
+  );
+
+  assert.equal(
+    (
+      await a.inject({
+        method: 'DELETE',
+        url: '/api/stations/cafe-blue',
+        headers: { authorization: `Bearer ${key}` },
+      })
+    ).statusCode,
+    401,
+  );
+  assert.equal(
+    (await a.inject({ method: 'DELETE', url: '/api/stations/cafe-blue', headers: admin })).statusCode,
+    204,
+  );
+  assert.equal((await a.inject('/api/stations/cafe-blue')).statusCode, 404);
+  assert.equal(
+    (await a.inject({ method: 'DELETE', url: '/api/stations/cafe-blue', headers: admin })).statusCode,
+    404,
+  );
+});

@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
 import type { StationManager } from '../station-manager.ts';
-import { requireAdmin } from './auth.ts';
-import { cleanPrompt } from './prompt.ts';
+import { requireAdmin, requireStationControl } from './auth.ts';
+import { cleanPrompt, cleanText } from './prompt.ts';
 import { registerStream } from './stream.ts';
 
 export interface RouteDeps {
@@ -98,14 +98,66 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       },
     },
     async (req) => {
-      requireAdmin(req, d.adminToken);
-      const prompt = cleanPrompt(req.body.prompt);
       await load(req.params.id);
+      await requireStationControl(req, d.adminToken, d.stations, req.params.id);
+      const prompt = cleanPrompt(req.body.prompt);
       const s = await d.stations.setMood(req.params.id, prompt);
       if (!s) throw errors.stationNotFound(req.params.id);
       await publish(d.redis, d.keys, { type: 'mood', stationId: s.id, promptVersion: s.promptVersion });
       req.log.info({ stationId: s.id, promptVersion: s.promptVersion }, 'mood changed');
       return view(s);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/stations/:id/moods',
+    { schema: { params: idParams } },
+    async (req) => {
+      const s = await load(req.params.id);
+      return { stationId: s.id, moods: await d.stations.moods(s.id) };
+    },
+  );
+
+  app.post<{ Body: { id: string; name: string; prompt: string } }>(
+    '/api/stations',
+    {
+      bodyLimit: 8 * 1024,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id', 'name', 'prompt'],
+          additionalProperties: false,
+          properties: {
+            id: idParams.properties.id,
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            prompt: { type: 'string', maxLength: 2000 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req, d.adminToken);
+      const prompt = cleanPrompt(req.body.prompt);
+      const name = cleanText(req.body.name, 'name', 100);
+      const created = await d.stations.create({ id: req.body.id, name, prompt });
+      if (!created) throw errors.stationExists(req.body.id);
+      await publish(d.redis, d.keys, { type: 'station', stationId: created.station.id });
+      req.log.info({ stationId: created.station.id }, 'station created');
+      // The owner key is shown once; only its hash is stored.
+      return reply.code(201).send({ ...(await view(created.station)), key: created.key });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/stations/:id',
+    { schema: { params: idParams } },
+    async (req, reply) => {
+      requireAdmin(req, d.adminToken);
+      await load(req.params.id);
+      await d.stations.remove(req.params.id);
+      await publish(d.redis, d.keys, { type: 'station', stationId: req.params.id });
+      req.log.info({ stationId: req.params.id }, 'station deleted');
+      return reply.code(204).send();
     },
   );
 
