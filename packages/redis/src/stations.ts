@@ -65,7 +65,10 @@ export class StationRepo {
     const station: Station = {
       backend: 'procedural',
       seed: randomInt(0, 2 ** 31),
-      ...this.defaults,
+      // Only the three defaults: the object passed in may be the whole service config.
+      segmentSeconds: this.defaults.segmentSeconds,
+      overlapSeconds: this.defaults.overlapSeconds,
+      lookaheadSeconds: this.defaults.lookaheadSeconds,
       ...input,
       promptVersion: 0,
       createdAt: now,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '@lofi/config';
+import { connect, Keys } from '@lofi/redis';
 import pino from 'pino';
 import { startRedis, type TestRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
 import { build } from '../src/app.ts';
@@ -17,11 +18,13 @@ after(async () => {
   await redis.stop();
 });
 
+let lastPrefix = '';
 async function app(t: { after: (fn: () => Promise<void>) => void }) {
+  lastPrefix = uniquePrefix('api');
   const config = loadConfig({
     REDIS_URL: redis.url,
     ADMIN_TOKEN: TOKEN,
-    QUEUE_PREFIX: uniquePrefix('api'),
+    QUEUE_PREFIX: lastPrefix,
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lofi-api-')),
   });
   const a = await build({ config, log: pino({ level: 'silent' }) });
@@ -191,4 +194,23 @@ test('stations are created with an owner key that controls only that station, an
     (await a.inject({ method: 'DELETE', url: '/api/stations/cafe-blue', headers: admin })).statusCode,
     404,
   );
+});
+
+test('nothing secret is stored with a station', async (t) => {
+  const a = await app(t);
+  const created = await a.inject({
+    method: 'POST',
+    url: '/api/stations',
+    payload: { id: 'quiet', name: 'Quiet', prompt: 'sleep' },
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const conn = connect(redis.url, 'test');
+  t.after(async () => {
+    await conn.quit();
+  });
+  for (const id of ['lofi', 'quiet']) {
+    const raw = JSON.stringify(await conn.hgetall(new Keys(lastPrefix).station(id)));
+    assert.ok(!raw.includes(TOKEN), `the admin token is stored with station ${id}`);
+    assert.ok(!raw.includes(created.json().key), `the owner key is stored in clear with station ${id}`);
+  }
 });
