@@ -1,0 +1,133 @@
+// The scheduler against a real Redis and a real Python worker: the chain, the lookahead, a restart,
+// starvation and retention. The streamer's part (the playhead) is written by the test.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '@lofi/config';
+import { ChainStore, connect, Keys, PlayheadStore, SegmentIndex, segmentQueue } from '@lofi/redis';
+import pino from 'pino';
+import { cleanupStack } from '../../../test/helpers/cleanup.ts';
+import { startRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
+import { waitFor } from '../../../test/helpers/stack.ts';
+import { type Scheduler, startScheduler } from '../src/scheduler.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+test('the scheduler keeps a chain filled, survives a restart, starves visibly and cleans up', {
+  timeout: 240_000,
+}, async (t) => {
+  const defer = cleanupStack(t);
+  const redis = await startRedis();
+  defer(() => redis.stop());
+  const prefix = uniquePrefix('sched');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lofi-sched-'));
+  const env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOOKAHEAD_SECONDS: '30',
+    SEGMENT_SECONDS: '4',
+    OVERLAP_SECONDS: '1',
+    RETAIN_SEGMENTS: '2',
+  };
+  const config = loadConfig(env);
+  const worker = spawn(path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'), ['run'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'warning' },
+    stdio: 'inherit',
+  });
+  defer(() => worker.kill('SIGKILL'));
+  const conn = connect(redis.url, 'test');
+  defer(() => conn.quit());
+  const keys = new Keys(prefix);
+  const chains = new ChainStore(conn, keys);
+  const index = new SegmentIndex(conn, keys);
+  const playheads = new PlayheadStore(conn, keys);
+  const queue = segmentQueue(redis.url, prefix);
+  defer(() => queue.close());
+  const log = pino({ level: 'warn' });
+  let scheduler: Scheduler = await startScheduler(config, redis.url, log);
+  defer(() => scheduler.close());
+
+  // 1. With no playout yet, the lookahead fills along one chain and stops there.
+  await waitFor(
+    'the lookahead to fill',
+    async () => {
+      const c = await chains.read('lofi');
+      return c.status === 'ok' && c.inflightJobId === null && c.bufferedSeconds >= 30;
+    },
+    90_000,
+  );
+  const segs = await index.all('lofi');
+  assert.ok(segs.length >= 5, `${segs.length} segments`);
+  segs.forEach((s, i) => {
+    const prev = segs[i - 1];
+    assert.equal(s.continuesSeq, prev ? prev.seq : null, `segment ${s.seq} continues its predecessor`);
+    if (prev) assert.ok(Math.abs(s.joinAtSeconds - (prev.durationSeconds - config.overlapSeconds)) < 1e-6);
+  });
+  const state = await chains.read('lofi');
+  assert.ok(state.bufferedSeconds < 30 + 10, `buffered ${state.bufferedSeconds}: within one segment of the target`);
+  assert.ok(state.generationRealtimeFactor && state.generationRealtimeFactor > 1);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(
+    (await index.all('lofi')).length,
+    segs.length,
+    'nothing more is generated once the target is met',
+  );
+  assert.ok((await queue.getWaitingCount()) === 0);
+
+  // 2. A restart resumes the chain: new seqs follow on, no job id is used twice.
+  await scheduler.close();
+  const last = segs[segs.length - 1];
+  assert.ok(last);
+  scheduler = await startScheduler(config, redis.url, log);
+  // The playout reaches the last segment: the lookahead must be refilled from there.
+  await playheads.write('lofi', {
+    seq: last.seq,
+    positionSeconds: 0,
+    atMs: Date.now(),
+    nextSeq: null,
+    underruns: 0,
+  });
+  await waitFor(
+    'the chain to grow after the restart',
+    async () => (await index.all('lofi')).length > segs.length,
+    30_000,
+  );
+  const after = await index.all('lofi');
+  const ids = new Set(after.map((s) => s.seq));
+  assert.equal(ids.size, after.length);
+  const next = after.find((s) => s.seq === last.seq + 1);
+  assert.equal(next?.continuesSeq, last.seq);
+
+  // 3. Retention: played segments beyond RETAIN_SEGMENTS leave the index and the store.
+  await waitFor(
+    'old segments to be removed',
+    async () => {
+      const now = await index.all('lofi');
+      return now.filter((s) => s.seq < last.seq).length <= 2;
+    },
+    15_000,
+  );
+  const first = segs[0];
+  assert.ok(first);
+  assert.equal(existsSync(path.join(dataDir, first.audioKey)), false, 'the oldest FLAC is gone');
+
+  // 4. No workers: the station says it is starving and the queue does not grow.
+  worker.kill('SIGKILL');
+  const tip = (await index.all('lofi')).at(-1);
+  assert.ok(tip);
+  await playheads.write('lofi', {
+    seq: tip.seq,
+    positionSeconds: tip.durationSeconds - 1,
+    atMs: Date.now(),
+    nextSeq: null,
+    underruns: 3,
+  });
+  await waitFor('the starving status', async () => (await chains.read('lofi')).status === 'starving', 15_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  const waiting = await queue.getJobs(['waiting', 'active']);
+  assert.ok(waiting.length <= 1, `${waiting.length} jobs queued for a station without workers`);
+});
