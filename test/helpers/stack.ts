@@ -8,10 +8,10 @@ import { freePort } from '../../scripts/supervisor/redis.ts';
 import { type Stack, startStack } from '../../scripts/supervisor/stack.ts';
 import { uniquePrefix } from './redis-server.ts';
 
-export async function testStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function testStack(env: Record<string, string> = {}, persist = false): Promise<Stack> {
   const port = await freePort();
   return startStack({
-    persist: false,
+    persist,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }),
     env: {
       ...process.env,

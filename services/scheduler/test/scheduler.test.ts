@@ -68,7 +68,10 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     if (prev) assert.ok(Math.abs(s.joinAtSeconds - (prev.durationSeconds - config.overlapSeconds)) < 1e-6);
   });
   const state = await chains.read('lofi');
-  assert.ok(state.bufferedSeconds < 30 + 10, `buffered ${state.bufferedSeconds}: within one segment of the target`);
+  assert.ok(
+    state.bufferedSeconds < 30 + 10,
+    `buffered ${state.bufferedSeconds}: within one segment of the target`,
+  );
   assert.ok(state.generationRealtimeFactor && state.generationRealtimeFactor > 1);
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(
