@@ -5,4 +5,11 @@ export { Keys } from './keys.ts';
 export { type Playhead, PlayheadStore, positionNow } from './playhead.ts';
 export { enqueueSegment, SEGMENT_QUEUE, segmentQueue, segmentQueueEvents } from './queue.ts';
 export { SegmentIndex } from './segments.ts';
-export { type NewStation, type Station, type StationDefaults, StationRepo } from './stations.ts';
+export {
+  GENERATION_DEFAULTS,
+  type NewStation,
+  type Station,
+  type StationDefaults,
+  type StationPatch,
+  StationRepo,
+} from './stations.ts';

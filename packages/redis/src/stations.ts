@@ -15,11 +15,37 @@ export interface Station {
   segmentSeconds: number;
   overlapSeconds: number;
   lookaheadSeconds: number;
+  description: string;
+  /** Generation parameters (MusicGen's; the procedural backend ignores them). */
+  topK: number;
+  topP: number;
+  temperature: number;
+  cfgCoef: number;
   createdAt: string;
   updatedAt: string;
 }
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** What an owner may change after creation (the mood has its own endpoint). */
+export type StationPatch = Partial<
+  Pick<
+    Station,
+    | 'name'
+    | 'description'
+    | 'backend'
+    | 'segmentSeconds'
+    | 'overlapSeconds'
+    | 'lookaheadSeconds'
+    | 'topK'
+    | 'topP'
+    | 'temperature'
+    | 'cfgCoef'
+  >
+>;
+
+/** AudioCraft's defaults for MusicGen. */
+export const GENERATION_DEFAULTS = { topK: 250, topP: 0, temperature: 1, cfgCoef: 3 } as const;
 
 export type NewStation = Pick<Station, 'id' | 'name' | 'prompt'> &
   Partial<Pick<Station, 'backend' | 'seed' | 'segmentSeconds' | 'overlapSeconds' | 'lookaheadSeconds'>>;
@@ -30,13 +56,24 @@ export interface StationDefaults {
   lookaheadSeconds: number;
 }
 
-const NUMERIC = ['promptVersion', 'seed', 'segmentSeconds', 'overlapSeconds', 'lookaheadSeconds'] as const;
+const NUMERIC = [
+  'promptVersion',
+  'seed',
+  'segmentSeconds',
+  'overlapSeconds',
+  'lookaheadSeconds',
+  'topK',
+  'topP',
+  'temperature',
+  'cfgCoef',
+] as const;
 
 function decode(h: Record<string, string>): Station | null {
   if (!h.id) return null;
   // The owner key's hash never leaves the repository.
   const { keyHash: _secret, ...fields } = h;
-  const s = fields as unknown as Station;
+  // Stations stored before a field existed get its default.
+  const s = { description: '', ...GENERATION_DEFAULTS, ...fields } as unknown as Station;
   for (const k of NUMERIC) (s as unknown as Record<string, number>)[k] = Number(h[k]);
   return s;
 }
@@ -64,6 +101,8 @@ export class StationRepo {
     const now = new Date().toISOString();
     const station: Station = {
       backend: 'procedural',
+      description: '',
+      ...GENERATION_DEFAULTS,
       seed: randomInt(0, 2 ** 31),
       // Only the three defaults: the object passed in may be the whole service config.
       segmentSeconds: this.defaults.segmentSeconds,
@@ -131,6 +170,15 @@ export class StationRepo {
   async moods(id: string): Promise<Array<{ prompt: string; promptVersion: number; at: string }>> {
     const raw = await this.redis.lrange(this.keys.moods(id), 0, -1);
     return raw.map((r) => JSON.parse(r) as { prompt: string; promptVersion: number; at: string }).reverse();
+  }
+
+  /** Applies a validated patch; resolves to the updated station, or null when there is none. */
+  async update(id: string, patch: StationPatch): Promise<Station | null> {
+    const key = this.keys.station(id);
+    if (!(await this.redis.exists(key))) return null;
+    const fields = Object.entries(patch).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+    await this.redis.hset(key, ...fields, 'updatedAt', new Date().toISOString());
+    return this.get(id);
   }
 
   /** Sets a new mood and bumps the prompt version atomically; returns the updated station. */

@@ -194,6 +194,12 @@ async function enqueue(
     promptVersion: station.promptVersion,
     prompt: station.prompt,
     backend: station.backend,
+    params: {
+      topK: station.topK,
+      topP: station.topP,
+      temperature: station.temperature,
+      cfgCoef: station.cfgCoef,
+    },
     seed: jobSeed(station, seq),
     durationSeconds: station.segmentSeconds,
     overlapSeconds: station.overlapSeconds,

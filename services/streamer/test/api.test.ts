@@ -214,3 +214,46 @@ test('nothing secret is stored with a station', async (t) => {
     assert.ok(!raw.includes(created.json().key), `the owner key is stored in clear with station ${id}`);
   }
 });
+
+test('an owner changes the station parameters within bounds', async (t) => {
+  const a = await app(t);
+  const created = await a.inject({
+    method: 'POST',
+    url: '/api/stations',
+    payload: { id: 'study', name: 'Study', prompt: 'late-night study' },
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const owner = { authorization: `Bearer ${created.json().key}` };
+  const patch = (payload: object, headers: Record<string, string> = owner) =>
+    a.inject({ method: 'PATCH', url: '/api/stations/study', payload, headers });
+  assert.equal((await patch({ lookaheadSeconds: 90 }, {})).statusCode, 401);
+  for (const bad of [
+    {},
+    { lookaheadSeconds: 5 },
+    { topP: 2 },
+    { temperature: 0 },
+    { overlapSeconds: 5 },
+    { backend: 'wavenet' },
+    { seed: 1 },
+    { name: '\u0000' },
+  ]) {
+    const res = await patch(bad);
+    assert.equal(res.statusCode, 400, JSON.stringify(bad));
+  }
+  const before = (await a.inject('/api/stations/study')).json();
+  assert.deepEqual(before.params, { topK: 250, topP: 0, temperature: 1, cfgCoef: 3 });
+  const res = await patch({
+    name: 'Study Hall',
+    description: 'quiet',
+    lookaheadSeconds: 90,
+    topK: 200,
+    cfgCoef: 4,
+  });
+  assert.equal(res.statusCode, 200);
+  const after = res.json();
+  assert.equal(after.name, 'Study Hall');
+  assert.equal(after.description, 'quiet');
+  assert.equal(after.lookaheadSeconds, 90);
+  assert.deepEqual(after.params, { topK: 200, topP: 0, temperature: 1, cfgCoef: 4 });
+  assert.equal(after.promptVersion, before.promptVersion, 'parameters are not a mood change');
+});

@@ -1,5 +1,12 @@
 import type { Config } from '@lofi/config';
-import { type ChainStore, type Keys, publish, type Station, type StationRepo } from '@lofi/redis';
+import {
+  type ChainStore,
+  type Keys,
+  publish,
+  type Station,
+  type StationPatch,
+  type StationRepo,
+} from '@lofi/redis';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
@@ -37,12 +44,16 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return {
       id: s.id,
       name: s.name,
+      description: s.description,
       prompt: s.prompt,
       promptVersion: s.promptVersion,
       backend: s.backend,
       status: chain.status,
       bufferedSeconds: Math.round(chain.bufferedSeconds * 10) / 10,
       lookaheadSeconds: s.lookaheadSeconds,
+      segmentSeconds: s.segmentSeconds,
+      overlapSeconds: s.overlapSeconds,
+      params: { topK: s.topK, topP: s.topP, temperature: s.temperature, cfgCoef: s.cfgCoef },
       generationRealtimeFactor: chain.generationRealtimeFactor,
       listeners: rt?.icy.count ?? 0,
       underruns: rt?.playout.underruns ?? 0,
@@ -145,6 +156,51 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       req.log.info({ stationId: created.station.id }, 'station created');
       // The owner key is shown once; only its hash is stored.
       return reply.code(201).send({ ...(await view(created.station)), key: created.key });
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: StationPatch }>(
+    '/api/stations/:id',
+    {
+      bodyLimit: 8 * 1024,
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            name: { type: 'string', maxLength: 400 },
+            description: { type: 'string', maxLength: 2000 },
+            backend: { type: 'string', enum: ['procedural', 'musicgen'] },
+            lookaheadSeconds: { type: 'number', minimum: 10, maximum: 3600 },
+            segmentSeconds: { type: 'number', minimum: 2, maximum: 60 },
+            overlapSeconds: { type: 'number', minimum: 0.05, maximum: 10 },
+            topK: { type: 'integer', minimum: 0, maximum: 2048 },
+            topP: { type: 'number', minimum: 0, maximum: 1 },
+            temperature: { type: 'number', exclusiveMinimum: 0, maximum: 4 },
+            cfgCoef: { type: 'number', minimum: 0, maximum: 20 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const current = await load(req.params.id);
+      await requireStationControl(req, d.adminToken, d.stations, req.params.id);
+      const patch: StationPatch = { ...req.body };
+      if (patch.name !== undefined) patch.name = cleanText(patch.name, 'name', 100);
+      if (patch.description !== undefined) {
+        patch.description = patch.description.trim() ? cleanText(patch.description, 'description', 500) : '';
+      }
+      const segment = patch.segmentSeconds ?? current.segmentSeconds;
+      const overlap = patch.overlapSeconds ?? current.overlapSeconds;
+      if (overlap * 2 > segment)
+        throw errors.badRequest('overlapSeconds must be at most half of segmentSeconds');
+      const s = await d.stations.update(current.id, patch);
+      if (!s) throw errors.stationNotFound(current.id);
+      await publish(d.redis, d.keys, { type: 'station', stationId: s.id });
+      req.log.info({ stationId: s.id, fields: Object.keys(patch) }, 'station updated');
+      return view(s);
     },
   );
 
