@@ -7,20 +7,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, setup, VENV_BIN } from './lib/setup.mjs';
 
-setup({ needRedis: false });
+setup({ needRedis: true });
 
-const json = (cmd, args) =>
-  JSON.parse(
-    execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-      .trim()
-      .split('\n')
-      .pop(),
-  );
+// Each benchmark prints one JSON line; servers it started may print around it.
+const json = (cmd, args) => {
+  const out = execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`${args.join(' ')} printed no result`);
+  return JSON.parse(line);
+};
 
 process.stderr.write('[bench] procedural backend (one core)…\n');
 const proc = json(path.join(VENV_BIN, 'python'), ['bench/procedural_speed.py', '8']);
 process.stderr.write('[bench] playout mixer and MP3 encoder…\n');
 const play = json(process.execPath, ['--import', 'tsx', 'bench/playout.ts']);
+process.stderr.write('[bench] mood change latency (20 changes, full stack)…\n');
+const mood = json(process.execPath, ['--import', 'tsx', 'bench/mood-latency.ts', '20']);
 
 const rows = [
   [
@@ -34,6 +39,18 @@ const rows = [
     `${play.mixerRealtimeFactor.toFixed(0)}× real time per core`,
     'real time (1×)',
     'node --import tsx bench/playout.ts',
+  ],
+  [
+    `Mood change → new mood on air in the playout (${mood.onAir.n} changes)`,
+    `p50 ${mood.onAir.p50.toFixed(1)} s, max ${mood.onAir.max.toFixed(1)} s`,
+    'target 10 s',
+    'node --import tsx bench/mood-latency.ts 20',
+  ],
+  [
+    'Mood change → its first audio (in-band title) arriving at an ICY listener',
+    `p50 ${mood.atListener.p50.toFixed(1)} s, max ${mood.atListener.max.toFixed(1)} s`,
+    'target 10 s',
+    'node --import tsx bench/mood-latency.ts 20',
   ],
   [
     'MP3 encoder (ffmpeg libmp3lame 128 kbps)',

@@ -60,14 +60,17 @@ test(`${STATIONS} stations on one worker all play with a full lookahead`, { time
     240_000,
     1000,
   );
+  const filled = new Map((await views()).map((s) => [s.id, s.underruns]));
   // Hold for a while: the target must be kept, not just reached.
   await new Promise((r) => setTimeout(r, 20_000));
   const all = await views();
   for (const s of all) {
     assert.ok(s.nowPlaying, `${s.id} plays`);
     assert.ok(s.bufferedSeconds >= s.lookaheadSeconds - 12, `${s.id} has ${s.bufferedSeconds} s ahead`);
-    assert.equal(s.underruns, 0, `${s.id} never had to bridge`);
+    assert.equal(s.underruns, filled.get(s.id), `${s.id} had to bridge although its lookahead was full`);
   }
+  const bridged = all.reduce((n, s) => n + s.underruns, 0);
+  t.diagnostic(`bridges while the ${STATIONS} lookaheads filled: ${bridged}`);
   const share = (cpuSeconds(scheduler) - cpu0) / ((Date.now() - wall0) / 1000);
   t.diagnostic(`scheduler CPU: ${(share * 100).toFixed(1)} % of one core for ${STATIONS} stations`);
   assert.ok(share < 0.25, `the scheduler used ${(share * 100).toFixed(1)} % of a core`);

@@ -18,11 +18,17 @@ export function segmentQueueEvents(redisUrl: string, prefix: string): QueueEvent
  * Enqueues a segment job after validating it against the contract. The id is deterministic, so a
  * second add of the same (station, version, seq) after a restart is a no-op in BullMQ.
  */
-export async function enqueueSegment(queue: Queue<SegmentJob>, job: SegmentJob): Promise<string> {
+export async function enqueueSegment(
+  queue: Queue<SegmentJob>,
+  job: SegmentJob,
+  bufferedSeconds = 0,
+): Promise<string> {
   const data = assertSegmentJob(job);
   const id = jobIdFor(data.stationId, data.promptVersion, data.seq);
   await queue.add('segment', data, {
     jobId: id,
+    // The station with the least audio ahead goes first (BullMQ: lower number, higher priority).
+    priority: 1 + Math.min(2_000_000, Math.max(0, Math.floor(bufferedSeconds))),
     attempts: 3,
     backoff: { type: 'exponential', delay: 500 },
     removeOnComplete: { age: 3600, count: 5000 },

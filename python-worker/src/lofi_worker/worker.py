@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from typing import Any
 
@@ -98,5 +99,8 @@ async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
         await asyncio.wait_for(runner, timeout=15)
     except TimeoutError:
         runner.cancel()
+    # bullmq leaves Redis clients for the garbage collector; collect them while the loop still
+    # runs, or their __del__ fails at exit with "Event loop is closed".
+    gc.collect()
     log.info("worker stopped")
     return 0

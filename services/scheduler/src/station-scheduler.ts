@@ -94,7 +94,7 @@ export async function scheduleStation(d: SchedulerDeps, station: Station): Promi
     } else if (moodChanged || (buffered ?? 0) < station.lookaheadSeconds) {
       from = { from: tip, atSeconds: Math.max(0, tip.durationSeconds - station.overlapSeconds) };
     }
-    if (from !== undefined) await enqueue(d, station, st, from);
+    if (from !== undefined) await enqueue(d, station, st, from, buffered ?? 0);
   }
 
   st.bufferedSeconds = (buffered ?? 0) + (st.inflightJobId ? st.inflightSeconds : 0);
@@ -186,6 +186,7 @@ async function enqueue(
   station: Station,
   st: ChainState,
   from: JoinPoint | null,
+  bufferedSeconds: number,
 ): Promise<void> {
   const seq = st.lastSeq + 1;
   const job: SegmentJob = {
@@ -216,7 +217,7 @@ async function enqueue(
     enqueuedAt: new Date().toISOString(),
   };
   // Add first, then record: a crash between the two re-adds the same id, which BullMQ ignores.
-  st.inflightJobId = await enqueueSegment(d.queue, job);
+  st.inflightJobId = await enqueueSegment(d.queue, job, bufferedSeconds);
   st.inflightSeconds = station.segmentSeconds;
   st.lastSeq = seq;
 }
