@@ -257,3 +257,22 @@ test('an owner changes the station parameters within bounds', async (t) => {
   assert.deepEqual(after.params, { topK: 200, topP: 0, temperature: 1, cfgCoef: 4 });
   assert.equal(after.promptVersion, before.promptVersion, 'parameters are not a mood change');
 });
+
+test('presets: the ten lo-fi prompts of the MusicGen write-up and our own, usable as a mood', async (t) => {
+  const a = await app(t);
+  const presets = (await a.inject('/api/presets')).json().presets as Array<{ id: string; prompt: string }>;
+  assert.ok(presets.length >= 14);
+  assert.ok(presets.filter((p) => p.prompt.includes('Lo-Fi')).length >= 10);
+  const put = (payload: object) =>
+    a.inject({
+      method: 'PUT',
+      url: '/api/stations/lofi/mood',
+      payload,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+  const res = await put({ preset: 'rainy-day' });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().prompt, presets.find((p) => p.id === 'rainy-day')?.prompt);
+  assert.equal((await put({ preset: 'nope' })).statusCode, 400);
+  assert.equal((await put({ preset: 'rainy-day', prompt: 'x' })).statusCode, 400);
+});

@@ -1,4 +1,5 @@
 import type { Config } from '@lofi/config';
+import { PRESETS, presetById } from '@lofi/contracts';
 import {
   type ChainStore,
   type Keys,
@@ -69,6 +70,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', playing });
   });
 
+  app.get('/api/presets', async () => ({ presets: PRESETS }));
+
   app.get('/api/stations', async () => Promise.all((await d.stations.list()).map(view)));
 
   app.get<{ Params: { id: string } }>('/api/stations/:id', { schema: { params: idParams } }, async (req) =>
@@ -94,7 +97,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     },
   );
 
-  app.put<{ Params: { id: string }; Body: { prompt: string } }>(
+  app.put<{ Params: { id: string }; Body: { prompt?: string; preset?: string } }>(
     '/api/stations/:id/mood',
     {
       bodyLimit: 8 * 1024,
@@ -102,16 +105,26 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
         params: idParams,
         body: {
           type: 'object',
-          required: ['prompt'],
           additionalProperties: false,
-          properties: { prompt: { type: 'string', maxLength: 2000 } },
+          minProperties: 1,
+          maxProperties: 1,
+          properties: {
+            prompt: { type: 'string', maxLength: 2000 },
+            preset: { type: 'string', maxLength: 64 },
+          },
         },
       },
     },
     async (req) => {
       await load(req.params.id);
       await requireStationControl(req, d.adminToken, d.stations, req.params.id);
-      const prompt = cleanPrompt(req.body.prompt);
+      let prompt: string;
+      if (req.body.preset !== undefined) {
+        const preset = presetById(req.body.preset);
+        if (!preset)
+          throw errors.badRequest(`no preset ${JSON.stringify(req.body.preset)}; see GET /api/presets`);
+        prompt = preset.prompt;
+      } else prompt = cleanPrompt(req.body.prompt);
       const s = await d.stations.setMood(req.params.id, prompt);
       if (!s) throw errors.stationNotFound(req.params.id);
       await publish(d.redis, d.keys, { type: 'mood', stationId: s.id, promptVersion: s.promptVersion });
