@@ -29,6 +29,8 @@ export class StationManager {
   private readonly runtimes = new Map<string, StationRuntime>();
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
+  /** Set by stop(): a sync still awaiting Redis must not launch anything afterwards. */
+  private stopped = false;
 
   constructor(private readonly d: ManagerDeps) {}
 
@@ -47,6 +49,7 @@ export class StationManager {
 
   /** A segment or station event arrived: refresh quickly instead of waiting for the poll. */
   nudge(stationId?: string): void {
+    if (this.stopped) return;
     if (stationId) this.runtimes.get(stationId)?.playout.nudge();
     if (this.syncing) return;
     this.syncing = this.sync()
@@ -57,6 +60,7 @@ export class StationManager {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const r of this.runtimes.values()) this.halt(r);
     this.runtimes.clear();
@@ -64,6 +68,7 @@ export class StationManager {
 
   private async sync(): Promise<void> {
     const ids = new Set((await this.d.stations.list()).map((s) => s.id));
+    if (this.stopped) return;
     for (const id of ids) if (!this.runtimes.has(id)) await this.launch(id);
     for (const [id, rt] of this.runtimes) {
       if (ids.has(id)) continue;
@@ -82,6 +87,7 @@ export class StationManager {
   }
 
   private async launch(id: string): Promise<void> {
+    if (this.stopped) return;
     const log = this.d.log.child({ stationId: id });
     const icy = new IcyBroadcaster();
     const mp3 = new Mp3Output(48000, 2, MP3_BITRATE_KBPS, (f) => icy.frame(f), log);
