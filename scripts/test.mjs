@@ -19,7 +19,7 @@ function findTests(dir, out = []) {
 }
 
 /** Runs a command; resolves to its exit code. Output is buffered when `quiet` so suites don't interleave. */
-function run(name, cmd, args, { cwd = ROOT, quiet = false } = {}) {
+function run(name, cmd, args, { cwd = ROOT, quiet = false, limitMinutes = 40 } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
     const p = spawn(cmd, args, {
@@ -27,12 +27,18 @@ function run(name, cmd, args, { cwd = ROOT, quiet = false } = {}) {
       stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
       env: process.env,
     });
+    // A suite that hangs (a leaked handle) fails here instead of eating CI's whole time budget.
+    const watchdog = setTimeout(() => {
+      process.stdout.write(`[test] ${name}: still running after ${limitMinutes} min; killing it\n`);
+      p.kill('SIGKILL');
+    }, limitMinutes * 60_000);
     let buf = '';
     if (quiet) {
       p.stdout.on('data', (d) => (buf += d));
       p.stderr.on('data', (d) => (buf += d));
     }
     p.on('close', (code) => {
+      clearTimeout(watchdog);
       if (quiet) process.stdout.write(buf);
       process.stdout.write(
         `[test] ${name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
