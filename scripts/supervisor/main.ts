@@ -1,17 +1,12 @@
 // `npm start`'s supervisor: starts the stack, prints where to listen, restarts what crashes, and
 // stops every child on Ctrl-C or SIGTERM.
-import { configOrExit, loadConfig, onShutdown } from '@lofi/config';
+import { exitOnConfigError, onShutdown } from '@lofi/config';
 import pino from 'pino';
-import { ROOT, startStack } from './stack.ts';
+import { startStack } from './stack.ts';
 
 const log = pino({ name: 'supervisor' });
-// Validated here once so a bad value stops start-up before any process starts.
-configOrExit('npm start', () => loadConfig(process.env, ROOT));
-const stack = await startStack({ log }).catch((err: unknown) =>
-  configOrExit('npm start', () => {
-    throw err;
-  }),
-);
+// startStack validates the configuration (and the port) before it starts any process.
+const stack = await startStack({ log }).catch((err: unknown) => exitOnConfigError('npm start', err));
 
 const { baseUrl, adminToken } = stack;
 const generated = !process.env.ADMIN_TOKEN;

@@ -2,16 +2,21 @@
 // ends the process with a line naming the variable), and stop gracefully on Ctrl-C or SIGTERM.
 import { ConfigError } from './index.ts';
 
-/** Runs `load`; on a ConfigError prints `<service>: <message>` and exits with status 2. */
+/** A ConfigError ends the process with `<service>: <message>` and status 2; anything else is rethrown. */
+export function exitOnConfigError(service: string, err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${service}: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+/** Runs `load`, ending the process as above when the configuration is bad. */
 export function configOrExit<T>(service: string, load: () => T): T {
   try {
     return load();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${service}: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    return exitOnConfigError(service, err);
   }
 }
 

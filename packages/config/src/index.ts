@@ -124,4 +124,4 @@ export function requireAdminToken(config: Config): string {
   return config.adminToken;
 }
 
-export { configOrExit, onShutdown } from './boot.ts';
+export { configOrExit, exitOnConfigError, onShutdown } from './boot.ts';

@@ -6,4 +6,9 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../schema/segment.schema.json'
 
 export const segmentSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown> & {
   $id: string;
+  $defs: { StationId: { pattern: string }; StoreKey: { pattern: string } };
 };
+
+/** Station ids and store keys, as the contract defines them: every check uses these. */
+export const STATION_ID_PATTERN = segmentSchema.$defs.StationId.pattern;
+export const STORE_KEY_PATTERN = segmentSchema.$defs.StoreKey.pattern;

@@ -74,7 +74,8 @@ function decode(h: Record<string, string>): Station | null {
   const { keyHash: _secret, ...fields } = h;
   // Stations stored before a field existed get its default.
   const s = { description: '', ...GENERATION_DEFAULTS, ...fields } as unknown as Station;
-  for (const k of NUMERIC) (s as unknown as Record<string, number>)[k] = Number(h[k]);
+  const numbers = s as unknown as Record<string, number>;
+  for (const k of NUMERIC) numbers[k] = Number(numbers[k]);
   return s;
 }
 

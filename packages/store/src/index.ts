@@ -2,8 +2,10 @@
 // checked again here, because a key is about to become a file path.
 import { rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { STATION_ID_PATTERN, STORE_KEY_PATTERN } from '@lofi/contracts';
 
-const KEY = /^stations\/[a-z0-9][a-z0-9-]{0,62}\/segments\/[A-Za-z0-9._-]{1,96}$/;
+const KEY = new RegExp(STORE_KEY_PATTERN);
+const STATION_ID = new RegExp(STATION_ID_PATTERN);
 
 export class StoreKeyError extends Error {
   readonly code = 'STORE_KEY_INVALID';
@@ -27,8 +29,7 @@ export class LocalSegmentStore {
 
   /** Removes every file of a station (its folder). */
   async removeStation(stationId: string): Promise<void> {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(stationId))
-      throw new StoreKeyError(`not a station id: ${stationId}`);
+    if (!STATION_ID.test(stationId)) throw new StoreKeyError(`not a station id: ${stationId}`);
     await rm(path.join(this.root, 'stations', stationId), { recursive: true, force: true });
   }
 

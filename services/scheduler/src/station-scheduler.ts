@@ -117,6 +117,14 @@ function statusOf(st: ChainState, station: Station): ChainState['status'] {
   return 'filling';
 }
 
+/** A job that produced no usable segment: the chain moves on after a growing pause. */
+function failed(st: ChainState, log: Logger, fields: object, msg: string): void {
+  st.failures++;
+  st.inflightJobId = null;
+  st.retryAfterMs = Date.now() + Math.min(30_000, 500 * 2 ** st.failures);
+  log.error({ ...fields, failures: st.failures }, msg);
+}
+
 /** Looks at the job in flight: records its segment, notes its failure, or drops it if superseded. */
 async function collect(
   d: SchedulerDeps,
@@ -140,10 +148,8 @@ async function collect(
     try {
       result = assertSegmentResult(job.returnvalue);
     } catch (err) {
-      // A worker that returns garbage must not wedge the chain: count it as a failure.
-      st.failures++;
-      st.inflightJobId = null;
-      log.error({ err, jobId: id }, 'job completed with an invalid result');
+      // A worker that returns garbage must not wedge the chain: it counts as a failed job.
+      failed(st, log, { err, jobId: id }, 'job completed with an invalid result');
       return;
     }
     await d.index.add(result);
@@ -169,10 +175,7 @@ async function collect(
       'segment ready',
     );
   } else if (state === 'failed') {
-    st.failures++;
-    st.inflightJobId = null;
-    st.retryAfterMs = Date.now() + Math.min(30_000, 500 * 2 ** st.failures);
-    log.error({ jobId: id, reason: job.failedReason, failures: st.failures }, 'segment job failed');
+    failed(st, log, { jobId: id, reason: job.failedReason }, 'segment job failed');
   } else if (WAITING.has(state) && job.data.promptVersion < station.promptVersion) {
     // A newer mood superseded it before any worker started it: drop it instead of wasting a render.
     await job.remove().catch(() => undefined);

@@ -55,7 +55,7 @@ export async function build({ config, log }: BuildOptions): Promise<FastifyInsta
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
   );
   registerRoutes(app, { config, adminToken, redis, keys, stations, chains, manager });
-  registerMetrics(app, { manager, chains, stations });
+  registerMetrics(app, { manager, chains });
   registerPages(app);
   app.addHook('onClose', async () => {
     manager.stop();

@@ -276,3 +276,22 @@ test('presets: the ten lo-fi prompts of the MusicGen write-up and our own, usabl
   assert.equal((await put({ preset: 'nope' })).statusCode, 400);
   assert.equal((await put({ preset: 'rainy-day', prompt: 'x' })).statusCode, 400);
 });
+
+test('a station stored before the generation parameters existed gets their defaults', async (t) => {
+  const a = await app(t);
+  const conn = connect(redis.url, 'test');
+  t.after(async () => {
+    await conn.quit();
+  });
+  await conn.hdel(
+    new Keys(lastPrefix).station('lofi'),
+    'topK',
+    'topP',
+    'temperature',
+    'cfgCoef',
+    'description',
+  );
+  const s = (await a.inject('/api/stations/lofi')).json();
+  assert.deepEqual(s.params, { topK: 250, topP: 0, temperature: 1, cfgCoef: 3 });
+  assert.equal(s.description, '');
+});

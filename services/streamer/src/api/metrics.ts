@@ -1,13 +1,13 @@
 // Prometheus metrics: what an operator watches (listeners, buffer ahead, generation speed,
 // underruns, encoder restarts), read at scrape time from the live objects.
-import type { ChainStore, StationRepo } from '@lofi/redis';
+import type { ChainStore } from '@lofi/redis';
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import type { StationManager } from '../station-manager.ts';
 
 export function registerMetrics(
   app: FastifyInstance,
-  d: { manager: StationManager; chains: ChainStore; stations: StationRepo },
+  d: { manager: StationManager; chains: ChainStore },
 ): void {
   const registry = new Registry();
   const gauge = (name: string, help: string) =>

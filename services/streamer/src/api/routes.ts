@@ -1,5 +1,5 @@
 import type { Config } from '@lofi/config';
-import { PRESETS, presetById } from '@lofi/contracts';
+import { PRESETS, presetById, STATION_ID_PATTERN } from '@lofi/contracts';
 import {
   type ChainStore,
   type Keys,
@@ -29,7 +29,7 @@ export interface RouteDeps {
 const idParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
+  properties: { id: { type: 'string', pattern: STATION_ID_PATTERN } },
 } as const;
 
 export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
