@@ -1,30 +1,51 @@
 // ffmpeg adapters. Everything that spawns ffmpeg lives here so the rest of the code deals in PCM and
-// frames. fluent-ffmpeg builds the command lines; the processes are real ffmpeg.
+// frames. fluent-ffmpeg builds the encoder's command line; the processes are real ffmpeg.
+import { spawn } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 
 export const PCM_FORMAT = 'f32le';
 
-/** Decodes any audio file to interleaved Float32 PCM at the given rate and channel count. */
+/**
+ * Decodes any audio file to interleaved Float32 PCM at the given rate and channel count.
+ * Spawned directly rather than through fluent-ffmpeg: piping its output into a stream races the
+ * stream's close against ffmpeg's exit and, under load, fails a good file with "Output stream
+ * closed" (seen in CI), which left a station without its next segment.
+ */
 export function decodeToFloat32(file: string, sampleRate: number, channels: number): Promise<Float32Array> {
   return new Promise((resolve, reject) => {
-    const out = new PassThrough();
+    const args = [
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-vn',
+      '-ac',
+      String(channels),
+      '-ar',
+      String(sampleRate),
+      '-f',
+      PCM_FORMAT,
+      'pipe:1',
+    ];
+    const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
-    out.on('data', (c: Buffer) => chunks.push(c));
-    ffmpeg(file)
-      .noVideo()
-      .audioChannels(channels)
-      .audioFrequency(sampleRate)
-      .format(PCM_FORMAT)
-      .on('error', (err: Error) => reject(new Error(`ffmpeg could not decode ${file}: ${err.message}`)))
-      .on('end', () => {
-        const buf = Buffer.concat(chunks);
-        // Copy into an aligned buffer: Buffer.concat may return a view at an odd offset.
-        const pcm = new Float32Array(buf.length / 4);
-        new Uint8Array(pcm.buffer).set(buf.subarray(0, pcm.length * 4));
-        resolve(pcm);
-      })
-      .pipe(out, { end: true });
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => chunks.push(c));
+    proc.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    proc.on('error', (err) => reject(new Error(`ffmpeg could not decode ${file}: ${err.message}`)));
+    proc.on('close', (code, signal) => {
+      if (code !== 0) {
+        return reject(new Error(`ffmpeg could not decode ${file}: exit ${code ?? signal} ${stderr.trim()}`));
+      }
+      const buf = Buffer.concat(chunks);
+      // Copy into an aligned buffer: Buffer.concat may return a view at an odd offset.
+      const pcm = new Float32Array(Math.floor(buf.length / 4));
+      new Uint8Array(pcm.buffer).set(buf.subarray(0, pcm.length * 4));
+      resolve(pcm);
+    });
   });
 }
 

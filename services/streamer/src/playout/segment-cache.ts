@@ -8,11 +8,14 @@ import type { LocalSegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
 import type { PlayableSegment, SegmentProvider } from './mixer.ts';
 
+const MAX_DECODE_TRIES = 3;
+
 export class SegmentCache implements SegmentProvider {
   private metas = new Map<number, SegmentResult>();
   private decoded = new Map<number, PlayableSegment>();
   private decoding = new Set<number>();
-  private failed = new Set<number>();
+  /** Decode attempts that failed, per seq; after MAX_DECODE_TRIES the segment is quarantined. */
+  private failures = new Map<number, number>();
 
   constructor(
     private readonly stationId: string,
@@ -70,7 +73,7 @@ export class SegmentCache implements SegmentProvider {
     const have = this.decoded.get(seq);
     if (have) return have;
     const meta = this.metas.get(seq);
-    if (!meta || this.decoding.has(seq) || this.failed.has(seq)) return undefined;
+    if (!meta || this.decoding.has(seq)) return undefined;
     this.decoding.add(seq);
     try {
       const pcm = await decodeToFloat32(this.store.pathOf(meta.audioKey), this.sampleRate, this.channels);
@@ -78,9 +81,17 @@ export class SegmentCache implements SegmentProvider {
       this.decoded.set(seq, seg);
       return seg;
     } catch (err) {
-      // An unreadable segment is skipped, never waited for: the mixer bridges over it.
-      this.failed.add(seq);
-      this.log.error({ err, seq }, 'segment could not be decoded; skipping it');
+      // Never waited for: the mixer bridges meanwhile. A transient failure is retried on the next
+      // refresh; a segment that stays unreadable leaves the index, so the scheduler sees the chain
+      // broken at the playhead and generates a new one from there (instead of an endless loop).
+      const tries = (this.failures.get(seq) ?? 0) + 1;
+      this.failures.set(seq, tries);
+      this.log.error({ err, seq, tries }, 'segment could not be decoded');
+      if (tries >= MAX_DECODE_TRIES) {
+        this.metas.delete(seq);
+        await this.index.remove(this.stationId, [seq]).catch(() => undefined);
+        this.log.error({ seq }, 'segment unreadable: removed from the index so the chain is rebuilt');
+      }
       return undefined;
     } finally {
       this.decoding.delete(seq);
