@@ -30,9 +30,13 @@ test('a created station plays beside the default one; ten mood changes in a seco
   const res = await fetch(`${base}/api/stations`, {
     method: 'POST',
     headers: admin,
-    body: JSON.stringify({ id: 'cafe', name: 'Café', prompt: 'jazz suitable for a coffee shop 咖啡馆' }),
+    body: JSON.stringify({ id: 'cafe', name: 'Café', preset: 'cafe-jazz', description: 'Our corner café' }),
   });
   assert.equal(res.status, 201);
+  const created = (await res.json()) as { preset: string; prompt: string; description: string };
+  assert.equal(created.preset, 'cafe-jazz');
+  assert.equal(created.description, 'Our corner café');
+  assert.ok(created.prompt.length > 10);
   const cafe = await record(`${base}/stations/cafe/stream.mp3`, 6);
   assert.ok(
     cafe.seconds > 4 && cafe.longestSilenceSeconds < 0.3,
@@ -68,6 +72,12 @@ test('a created station plays beside the default one; ten mood changes in a seco
       j.data.promptVersion < first.promptVersion,
   );
   assert.ok(wasted.length <= 2, `renders for superseded moods: ${wasted.map((j) => j.id).join(', ')}`);
+  // The new mood's chain starts with its intro and drifts from the new prompt.
+  const fresh = jobs
+    .filter((j) => j.data.stationId === 'lofi' && j.data.promptVersion === first.promptVersion)
+    .sort((a, b) => a.data.seq - b.data.seq);
+  assert.equal(fresh[0]?.data.drift?.section, 'intro');
+  assert.ok(fresh.every((j) => j.data.drift?.prompt.startsWith('mood number 10, ')));
 
   // Deleting a station lets its listeners go and stops its music.
   const listener = record(`${base}/stations/cafe/stream.mp3`, 30);

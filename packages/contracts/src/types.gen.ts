@@ -39,6 +39,7 @@ export interface SegmentJob {
   backend: Backend;
   model?: string;
   params?: GenerationParams;
+  drift?: Drift;
   seed: number;
   /**
    * Seconds of new music wanted after the head overlap; a backend may round to whole bars.
@@ -66,6 +67,18 @@ export interface GenerationParams {
   topP?: number;
   temperature?: number;
   cfgCoef?: number;
+}
+/**
+ * How this segment varies within its mood, so an hour has shape and does not loop. Chosen by the scheduler, deterministic from the station's seed, mood and seq. `prompt` is the text a text-conditioned model (MusicGen) is given; `energy` and `emphasis` steer the procedural arranger (density, dynamics, which voice leads). A backend applies a new drift from the first bar after the head overlap, so the overlap stays the same music as its predecessor's.
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "Drift".
+ */
+export interface Drift {
+  prompt: string;
+  energy: number;
+  emphasis: 'keys' | 'piano' | 'guitar' | 'pads' | 'bass' | 'drums';
+  section: 'intro' | 'groove' | 'lift' | 'breakdown' | 'variation';
 }
 /**
  * The segment this one continues. The new segment's head overlap renders the same music as the predecessor's audio from atSeconds to atSeconds + overlapSeconds, so the playout crossfades two renderings of the same bars.

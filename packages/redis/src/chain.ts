@@ -8,6 +8,8 @@ export interface ChainState {
   tipVersion: number;
   /** Highest seq ever allocated for the station (seqs are never reused). */
   lastSeq: number;
+  /** First seq of the current mood's chain: prompt drift counts segments from there. */
+  moodStartSeq: number;
   inflightJobId: string | null;
   inflightSeconds: number;
   bufferedSeconds: number;
@@ -17,6 +19,11 @@ export interface ChainState {
   failures: number;
   /** After failures, no new job before this time (ms since epoch). */
   retryAfterMs: number;
+  /**
+   * While in the future, the station's jobs go to the procedural backend: its own backend kept
+   * failing (no GPU worker, no weights), and music from a fallback beats a loop of the last bars.
+   */
+  fallbackUntilMs: number;
   updatedAt: number;
 }
 
@@ -24,6 +31,7 @@ const EMPTY: ChainState = {
   tipSeq: null,
   tipVersion: -1,
   lastSeq: -1,
+  moodStartSeq: 0,
   inflightJobId: null,
   inflightSeconds: 0,
   bufferedSeconds: 0,
@@ -31,6 +39,7 @@ const EMPTY: ChainState = {
   generationRealtimeFactor: null,
   failures: 0,
   retryAfterMs: 0,
+  fallbackUntilMs: 0,
   updatedAt: 0,
 };
 

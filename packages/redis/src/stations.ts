@@ -7,9 +7,13 @@ export interface Station {
   id: string;
   name: string;
   prompt: string;
+  /** The preset the mood came from ('' for a free-text mood). */
+  preset: string;
   /** Bumped on every mood change; jobs and segments carry it. */
   promptVersion: number;
   backend: Backend;
+  /** Model of the backend, a Hugging Face repo id such as facebook/musicgen-medium ('' = the worker's default). */
+  model: string;
   /** Base seed of the station's music; the same station and seed render the same music. */
   seed: number;
   segmentSeconds: number;
@@ -34,6 +38,7 @@ export type StationPatch = Partial<
     | 'name'
     | 'description'
     | 'backend'
+    | 'model'
     | 'segmentSeconds'
     | 'overlapSeconds'
     | 'lookaheadSeconds'
@@ -48,7 +53,14 @@ export type StationPatch = Partial<
 export const GENERATION_DEFAULTS = { topK: 250, topP: 0, temperature: 1, cfgCoef: 3 } as const;
 
 export type NewStation = Pick<Station, 'id' | 'name' | 'prompt'> &
-  Partial<Pick<Station, 'backend' | 'seed' | 'segmentSeconds' | 'overlapSeconds' | 'lookaheadSeconds'>>;
+  Partial<Omit<Station, 'id' | 'name' | 'prompt' | 'promptVersion' | 'createdAt' | 'updatedAt'>>;
+
+export interface MoodEntry {
+  prompt: string;
+  preset?: string;
+  promptVersion: number;
+  at: string;
+}
 
 export interface StationDefaults {
   segmentSeconds: number;
@@ -73,7 +85,13 @@ function decode(h: Record<string, string>): Station | null {
   // The owner key's hash never leaves the repository.
   const { keyHash: _secret, ...fields } = h;
   // Stations stored before a field existed get its default.
-  const s = { description: '', ...GENERATION_DEFAULTS, ...fields } as unknown as Station;
+  const s = {
+    description: '',
+    preset: '',
+    model: '',
+    ...GENERATION_DEFAULTS,
+    ...fields,
+  } as unknown as Station;
   const numbers = s as unknown as Record<string, number>;
   for (const k of NUMERIC) numbers[k] = Number(numbers[k]);
   return s;
@@ -102,6 +120,8 @@ export class StationRepo {
     const now = new Date().toISOString();
     const station: Station = {
       backend: 'procedural',
+      model: '',
+      preset: '',
       description: '',
       ...GENERATION_DEFAULTS,
       seed: randomInt(0, 2 ** 31),
@@ -126,7 +146,12 @@ export class StationRepo {
         .exec();
       await this.redis.rpush(
         this.keys.moods(station.id),
-        JSON.stringify({ prompt: station.prompt, promptVersion: 0, at: now }),
+        JSON.stringify({
+          prompt: station.prompt,
+          ...(station.preset ? { preset: station.preset } : {}),
+          promptVersion: 0,
+          at: now,
+        } satisfies MoodEntry),
       );
     }
     const stored = await this.get(input.id);
@@ -168,9 +193,9 @@ export class StationRepo {
   }
 
   /** The station's moods, newest first. */
-  async moods(id: string): Promise<Array<{ prompt: string; promptVersion: number; at: string }>> {
+  async moods(id: string): Promise<MoodEntry[]> {
     const raw = await this.redis.lrange(this.keys.moods(id), 0, -1);
-    return raw.map((r) => JSON.parse(r) as { prompt: string; promptVersion: number; at: string }).reverse();
+    return raw.map((r) => JSON.parse(r) as MoodEntry).reverse();
   }
 
   /** Applies a validated patch; resolves to the updated station, or null when there is none. */
@@ -182,19 +207,30 @@ export class StationRepo {
     return this.get(id);
   }
 
-  /** Sets a new mood and bumps the prompt version atomically; returns the updated station. */
-  async setMood(id: string, prompt: string): Promise<Station | null> {
+  /**
+   * Sets a new mood (from a preset, or free text with preset '') and bumps the prompt version
+   * atomically; returns the updated station.
+   */
+  async setMood(id: string, prompt: string, preset = ''): Promise<Station | null> {
     const key = this.keys.station(id);
     if (!(await this.redis.exists(key))) return null;
     const now = new Date().toISOString();
     const [[, version]] = (await this.redis
       .multi()
       .hincrby(key, 'promptVersion', 1)
-      .hset(key, 'prompt', prompt, 'updatedAt', now)
+      .hset(key, 'prompt', prompt, 'preset', preset, 'updatedAt', now)
       .exec()) as [[Error | null, number]];
     await this.redis
       .multi()
-      .rpush(this.keys.moods(id), JSON.stringify({ prompt, promptVersion: version, at: now }))
+      .rpush(
+        this.keys.moods(id),
+        JSON.stringify({
+          prompt,
+          ...(preset ? { preset } : {}),
+          promptVersion: version,
+          at: now,
+        } satisfies MoodEntry),
+      )
       .ltrim(this.keys.moods(id), -100, -1)
       .exec();
     return this.get(id);

@@ -25,6 +25,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ancestry, bufferedAhead, type JoinPoint, joinPoint, type Metas } from './chain-math.ts';
+import { driftFor } from './prompt-drift.ts';
 
 export interface SchedulerDeps {
   redis: Redis;
@@ -117,13 +118,28 @@ function statusOf(st: ChainState, station: Station): ChainState['status'] {
   return 'filling';
 }
 
+/** Failures of a station's own backend in a row before its jobs go to the procedural fallback. */
+export const FALLBACK_AFTER_FAILURES = 2;
+/** How long the fallback lasts before the station's own backend is tried again. */
+export const FALLBACK_MS = 120_000;
+
 /** A job that produced no usable segment: the chain moves on after a growing pause. */
-function failed(st: ChainState, log: Logger, fields: object, msg: string): void {
+function failed(st: ChainState, station: Station, log: Logger, fields: object, msg: string): void {
   st.failures++;
   st.inflightJobId = null;
   st.retryAfterMs = Date.now() + Math.min(30_000, 500 * 2 ** st.failures);
   log.error({ ...fields, failures: st.failures }, msg);
+  if (station.backend !== 'procedural' && st.failures >= FALLBACK_AFTER_FAILURES && !fallbackActive(st)) {
+    st.fallbackUntilMs = Date.now() + FALLBACK_MS;
+    st.retryAfterMs = Date.now();
+    log.warn(
+      { backend: station.backend, fallbackSeconds: FALLBACK_MS / 1000 },
+      'station backend keeps failing; playing the procedural fallback meanwhile',
+    );
+  }
 }
+
+const fallbackActive = (st: ChainState): boolean => Date.now() < st.fallbackUntilMs;
 
 /** Looks at the job in flight: records its segment, notes its failure, or drops it if superseded. */
 async function collect(
@@ -149,7 +165,7 @@ async function collect(
       result = assertSegmentResult(job.returnvalue);
     } catch (err) {
       // A worker that returns garbage must not wedge the chain: it counts as a failed job.
-      failed(st, log, { err, jobId: id }, 'job completed with an invalid result');
+      failed(st, station, log, { err, jobId: id }, 'job completed with an invalid result');
       return;
     }
     await d.index.add(result);
@@ -175,7 +191,7 @@ async function collect(
       'segment ready',
     );
   } else if (state === 'failed') {
-    failed(st, log, { jobId: id, reason: job.failedReason }, 'segment job failed');
+    failed(st, station, log, { jobId: id, reason: job.failedReason }, 'segment job failed');
   } else if (WAITING.has(state) && job.data.promptVersion < station.promptVersion) {
     // A newer mood superseded it before any worker started it: drop it instead of wasting a render.
     await job.remove().catch(() => undefined);
@@ -192,12 +208,22 @@ async function enqueue(
   bufferedSeconds: number,
 ): Promise<void> {
   const seq = st.lastSeq + 1;
+  if (!from || from.from.promptVersion < station.promptVersion) st.moodStartSeq = seq;
+  const drift = driftFor({
+    prompt: station.prompt,
+    seed: station.seed,
+    promptVersion: station.promptVersion,
+    index: seq - st.moodStartSeq,
+  });
   const job: SegmentJob = {
     stationId: station.id,
     seq,
     promptVersion: station.promptVersion,
     prompt: station.prompt,
-    backend: station.backend,
+    ...(fallbackActive(st)
+      ? { backend: 'procedural' as const }
+      : { backend: station.backend, ...(station.model ? { model: station.model } : {}) }),
+    drift,
     params: {
       topK: station.topK,
       topP: station.topP,

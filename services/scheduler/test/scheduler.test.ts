@@ -7,11 +7,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '@lofi/config';
-import { ChainStore, connect, Keys, PlayheadStore, SegmentIndex, segmentQueue } from '@lofi/redis';
+import {
+  ChainStore,
+  connect,
+  Keys,
+  PlayheadStore,
+  SegmentIndex,
+  StationRepo,
+  segmentQueue,
+} from '@lofi/redis';
 import pino from 'pino';
 import { cleanupStack } from '../../../test/helpers/cleanup.ts';
 import { startRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
 import { waitFor } from '../../../test/helpers/stack.ts';
+import { driftFor } from '../src/prompt-drift.ts';
 import { type Scheduler, startScheduler } from '../src/scheduler.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -80,6 +89,17 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     'nothing more is generated once the target is met',
   );
   assert.ok((await queue.getWaitingCount()) === 0);
+  // Each job reads the mood its own way (prompt drift), counted from the mood's first segment.
+  const jobs = (await queue.getJobs(['completed'])).sort((a, b) => a.data.seq - b.data.seq);
+  const station = await new StationRepo(conn, keys, config).get('lofi');
+  assert.ok(station);
+  for (const job of jobs) {
+    assert.deepEqual(
+      job.data.drift,
+      driftFor({ prompt: station.prompt, seed: station.seed, promptVersion: 0, index: job.data.seq }),
+    );
+  }
+  assert.equal(jobs[0]?.data.drift?.section, 'intro');
 
   // 2. A restart resumes the chain: new seqs follow on, no job id is used twice.
   await scheduler.close();

@@ -236,6 +236,9 @@ test('an owner changes the station parameters within bounds', async (t) => {
     { backend: 'wavenet' },
     { seed: 1 },
     { name: '\u0000' },
+    { model: '../../etc/passwd' },
+    { model: '/models/musicgen' },
+    { model: 'facebook/musicgen small' },
   ]) {
     const res = await patch(bad);
     assert.equal(res.statusCode, 400, JSON.stringify(bad));
@@ -248,9 +251,14 @@ test('an owner changes the station parameters within bounds', async (t) => {
     lookaheadSeconds: 90,
     topK: 200,
     cfgCoef: 4,
+    backend: 'musicgen',
+    model: 'facebook/musicgen-medium',
   });
   assert.equal(res.statusCode, 200);
   const after = res.json();
+  assert.equal(after.backend, 'musicgen');
+  assert.equal(after.model, 'facebook/musicgen-medium');
+  assert.equal((await patch({ model: '' })).json().model, null, 'empty: the worker default');
   assert.equal(after.name, 'Study Hall');
   assert.equal(after.description, 'quiet');
   assert.equal(after.lookaheadSeconds, 90);
@@ -273,8 +281,59 @@ test('presets: the ten lo-fi prompts of the MusicGen write-up and our own, usabl
   const res = await put({ preset: 'rainy-day' });
   assert.equal(res.statusCode, 200);
   assert.equal(res.json().prompt, presets.find((p) => p.id === 'rainy-day')?.prompt);
+  assert.equal(res.json().preset, 'rainy-day');
   assert.equal((await put({ preset: 'nope' })).statusCode, 400);
   assert.equal((await put({ preset: 'rainy-day', prompt: 'x' })).statusCode, 400);
+  assert.equal((await put({ prompt: '雨天 爵士' })).json().preset, null, 'free text clears the preset');
+  const moods = (await a.inject('/api/stations/lofi/moods')).json().moods as Array<{
+    prompt: string;
+    preset?: string;
+  }>;
+  assert.equal(moods[0]?.prompt, '雨天 爵士');
+  assert.equal(moods[1]?.preset, 'rainy-day', 'the history says which preset a mood came from');
+});
+
+test('a station is created with its preset, backend, model and parameters, or refused with a reason', async (t) => {
+  const a = await app(t);
+  const post = (payload: object) =>
+    a.inject({
+      method: 'POST',
+      url: '/api/stations',
+      payload,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+  for (const bad of [
+    { id: 'a1', name: 'A' },
+    { id: 'a1', name: 'A', prompt: 'x', preset: 'sleep' },
+    { id: 'a1', name: 'A', preset: 'nope' },
+    { id: 'a1', name: 'A', prompt: 'x', model: '~/weights' },
+    { id: 'a1', name: 'A', prompt: 'x', segmentSeconds: 4, overlapSeconds: 3 },
+    { id: 'a1', name: 'A', prompt: 'x', promptVersion: 9 },
+  ]) {
+    const res = await post(bad);
+    assert.equal(res.statusCode, 400, JSON.stringify(bad));
+    assert.ok(res.json().error.message, 'with a message');
+  }
+  assert.equal((await a.inject('/api/stations/a1')).statusCode, 404, 'a refused station is not half made');
+  const res = await post({
+    id: 'night',
+    name: 'Night',
+    preset: 'sleep',
+    backend: 'musicgen',
+    model: 'facebook/musicgen-small',
+    topK: 100,
+    cfgCoef: 5,
+    lookaheadSeconds: 120,
+  });
+  assert.equal(res.statusCode, 201);
+  const s = res.json();
+  assert.equal(s.preset, 'sleep');
+  assert.equal(s.backend, 'musicgen');
+  assert.equal(s.model, 'facebook/musicgen-small');
+  assert.equal(s.lookaheadSeconds, 120);
+  assert.deepEqual(s.params, { topK: 100, topP: 0, temperature: 1, cfgCoef: 5 });
+  assert.equal(s.promptVersion, 0);
+  assert.equal((await a.inject('/api/stations/night/moods')).json().moods[0].preset, 'sleep');
 });
 
 test('a station stored before the generation parameters existed gets their defaults', async (t) => {

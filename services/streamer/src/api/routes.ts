@@ -26,6 +26,57 @@ export interface RouteDeps {
   manager: StationManager;
 }
 
+/** Fields an owner may set, at creation or later; bounds that keep a station sane. */
+const stationFields = {
+  name: { type: 'string', maxLength: 400 },
+  description: { type: 'string', maxLength: 2000 },
+  backend: { type: 'string', enum: ['procedural', 'musicgen'] },
+  model: { type: 'string', maxLength: 200 },
+  lookaheadSeconds: { type: 'number', minimum: 10, maximum: 3600 },
+  segmentSeconds: { type: 'number', minimum: 2, maximum: 60 },
+  overlapSeconds: { type: 'number', minimum: 0.05, maximum: 10 },
+  topK: { type: 'integer', minimum: 0, maximum: 2048 },
+  topP: { type: 'number', minimum: 0, maximum: 1 },
+  temperature: { type: 'number', exclusiveMinimum: 0, maximum: 4 },
+  cfgCoef: { type: 'number', minimum: 0, maximum: 20 },
+} as const;
+
+/** A Hugging Face repo id (owner/name). Never a path: station owners do not choose files on workers. */
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+/** The mood asked for: a preset by id, or free text. */
+function moodOf(body: { prompt?: string; preset?: string }): { prompt: string; preset: string } {
+  if (body.preset !== undefined) {
+    const preset = presetById(body.preset);
+    if (!preset) throw errors.badRequest(`no preset ${JSON.stringify(body.preset)}; see GET /api/presets`);
+    return { prompt: preset.prompt, preset: preset.id };
+  }
+  return { prompt: cleanPrompt(body.prompt), preset: '' };
+}
+
+/** Checks and normalises the fields common to creation and update; throws a 400 on bad values. */
+function cleanPatch(
+  patch: StationPatch,
+  current: Pick<Station, 'segmentSeconds' | 'overlapSeconds'>,
+): StationPatch {
+  const out: StationPatch = { ...patch };
+  if (out.name !== undefined) out.name = cleanText(out.name, 'name', 100);
+  if (out.description !== undefined) {
+    out.description = out.description.trim() ? cleanText(out.description, 'description', 500) : '';
+  }
+  if (out.model !== undefined) {
+    out.model = out.model.trim();
+    if (out.model && !MODEL_ID.test(out.model))
+      throw errors.badRequest(
+        'model must be a Hugging Face repo id such as facebook/musicgen-small, or empty',
+      );
+  }
+  const segment = out.segmentSeconds ?? current.segmentSeconds;
+  const overlap = out.overlapSeconds ?? current.overlapSeconds;
+  if (overlap * 2 > segment) throw errors.badRequest('overlapSeconds must be at most half of segmentSeconds');
+  return out;
+}
+
 const idParams = {
   type: 'object',
   required: ['id'],
@@ -47,8 +98,10 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       name: s.name,
       description: s.description,
       prompt: s.prompt,
+      preset: s.preset || null,
       promptVersion: s.promptVersion,
       backend: s.backend,
+      model: s.model || null,
       status: chain.status,
       bufferedSeconds: Math.round(chain.bufferedSeconds * 10) / 10,
       lookaheadSeconds: s.lookaheadSeconds,
@@ -56,6 +109,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       overlapSeconds: s.overlapSeconds,
       params: { topK: s.topK, topP: s.topP, temperature: s.temperature, cfgCoef: s.cfgCoef },
       generationRealtimeFactor: chain.generationRealtimeFactor,
+      // The station's own backend keeps failing and the procedural fallback is playing.
+      fallback: chain.fallbackUntilMs > Date.now(),
       listeners: rt?.icy.count ?? 0,
       underruns: rt?.playout.underruns ?? 0,
       nowPlaying: rt?.playout.nowPlaying ?? null,
@@ -118,14 +173,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     async (req) => {
       await load(req.params.id);
       await requireStationControl(req, d.adminToken, d.stations, req.params.id);
-      let prompt: string;
-      if (req.body.preset !== undefined) {
-        const preset = presetById(req.body.preset);
-        if (!preset)
-          throw errors.badRequest(`no preset ${JSON.stringify(req.body.preset)}; see GET /api/presets`);
-        prompt = preset.prompt;
-      } else prompt = cleanPrompt(req.body.prompt);
-      const s = await d.stations.setMood(req.params.id, prompt);
+      const { prompt, preset } = moodOf(req.body);
+      const s = await d.stations.setMood(req.params.id, prompt, preset);
       if (!s) throw errors.stationNotFound(req.params.id);
       await publish(d.redis, d.keys, { type: 'mood', stationId: s.id, promptVersion: s.promptVersion });
       req.log.info({ stationId: s.id, promptVersion: s.promptVersion }, 'mood changed');
@@ -142,29 +191,39 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     },
   );
 
-  app.post<{ Body: { id: string; name: string; prompt: string } }>(
+  app.post<{ Body: StationPatch & { id: string; name: string; prompt?: string; preset?: string } }>(
     '/api/stations',
     {
       bodyLimit: 8 * 1024,
       schema: {
         body: {
           type: 'object',
-          required: ['id', 'name', 'prompt'],
+          required: ['id', 'name'],
           additionalProperties: false,
           properties: {
+            ...stationFields,
             id: idParams.properties.id,
-            name: { type: 'string', minLength: 1, maxLength: 100 },
+            name: { type: 'string', minLength: 1, maxLength: 400 },
             prompt: { type: 'string', maxLength: 2000 },
+            preset: { type: 'string', maxLength: 64 },
           },
         },
       },
     },
     async (req, reply) => {
       requireAdmin(req, d.adminToken);
-      const prompt = cleanPrompt(req.body.prompt);
-      const name = cleanText(req.body.name, 'name', 100);
-      const created = await d.stations.create({ id: req.body.id, name, prompt });
-      if (!created) throw errors.stationExists(req.body.id);
+      const { id, prompt: _p, preset: _s, ...fields } = req.body;
+      if (req.body.prompt === undefined && req.body.preset === undefined)
+        throw errors.badRequest('a station needs a prompt or a preset');
+      if (req.body.prompt !== undefined && req.body.preset !== undefined)
+        throw errors.badRequest('give a prompt or a preset, not both');
+      const mood = moodOf(req.body);
+      const patch = cleanPatch(fields, {
+        segmentSeconds: d.config.segmentSeconds,
+        overlapSeconds: d.config.overlapSeconds,
+      });
+      const created = await d.stations.create({ ...patch, id, name: patch.name ?? id, ...mood });
+      if (!created) throw errors.stationExists(id);
       await publish(d.redis, d.keys, { type: 'station', stationId: created.station.id });
       req.log.info({ stationId: created.station.id }, 'station created');
       // The owner key is shown once; only its hash is stored.
@@ -182,33 +241,14 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: {
-            name: { type: 'string', maxLength: 400 },
-            description: { type: 'string', maxLength: 2000 },
-            backend: { type: 'string', enum: ['procedural', 'musicgen'] },
-            lookaheadSeconds: { type: 'number', minimum: 10, maximum: 3600 },
-            segmentSeconds: { type: 'number', minimum: 2, maximum: 60 },
-            overlapSeconds: { type: 'number', minimum: 0.05, maximum: 10 },
-            topK: { type: 'integer', minimum: 0, maximum: 2048 },
-            topP: { type: 'number', minimum: 0, maximum: 1 },
-            temperature: { type: 'number', exclusiveMinimum: 0, maximum: 4 },
-            cfgCoef: { type: 'number', minimum: 0, maximum: 20 },
-          },
+          properties: stationFields,
         },
       },
     },
     async (req) => {
       const current = await load(req.params.id);
       await requireStationControl(req, d.adminToken, d.stations, req.params.id);
-      const patch: StationPatch = { ...req.body };
-      if (patch.name !== undefined) patch.name = cleanText(patch.name, 'name', 100);
-      if (patch.description !== undefined) {
-        patch.description = patch.description.trim() ? cleanText(patch.description, 'description', 500) : '';
-      }
-      const segment = patch.segmentSeconds ?? current.segmentSeconds;
-      const overlap = patch.overlapSeconds ?? current.overlapSeconds;
-      if (overlap * 2 > segment)
-        throw errors.badRequest('overlapSeconds must be at most half of segmentSeconds');
+      const patch = cleanPatch(req.body, current);
       const s = await d.stations.update(current.id, patch);
       if (!s) throw errors.stationNotFound(current.id);
       await publish(d.redis, d.keys, { type: 'station', stationId: s.id });
