@@ -1,12 +1,29 @@
-# Generation worker image (procedural backend, CPU). The MusicGen/GPU variant builds on a CUDA
-# PyTorch base; see docs/ when that backend lands.
+# Generation worker images.
+#   docker build -f infra/worker.Dockerfile .                      procedural backend, CPU (default)
+#   docker build -f infra/worker.Dockerfile --target musicgen .    + MusicGen (torch, transformers)
+#   ... --target musicgen --build-arg AUDIOCRAFT=1 .               + AudioCraft engine (see below)
+# PyPI's torch wheels carry their CUDA libraries; the host needs only the NVIDIA driver and the
+# container toolkit (`docker run --gpus all`). Weights are not baked in: mount a Hugging Face cache
+# (HF_HOME) or a model folder and point MUSICGEN_MODEL at it (docs/MUSICGEN.md).
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY python-worker/pyproject.toml python-worker/README.md ./
 COPY python-worker/src ./src
 RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir .
 
-FROM python:3.11-slim-bookworm
+FROM build AS build-musicgen
+ARG AUDIOCRAFT=0
+RUN /venv/bin/pip install --no-cache-dir '.[musicgen]'
+# AudioCraft 1.3.0 pins torch 2.1.0, numpy<2, av 11, xformers<0.0.23: installing it with its
+# dependencies backtracks for a long time or downgrades torch. It goes in without them, beside the
+# runtime packages its MusicGen inference path imports.
+RUN if [ "$AUDIOCRAFT" = "1" ]; then \
+      /venv/bin/pip install --no-cache-dir --no-deps audiocraft==1.3.0 \
+      && /venv/bin/pip install --no-cache-dir av einops flashy hydra-core hydra_colorlog julius \
+         num2words sentencepiece spacy torchaudio encodec xformers demucs; \
+    fi
+
+FROM python:3.11-slim-bookworm AS procedural
 RUN apt-get update && apt-get install -y --no-install-recommends libsndfile1 tini \
     && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 worker
 COPY --from=build /venv /venv
@@ -17,3 +34,11 @@ USER worker
 ENV PATH=/venv/bin:$PATH DATA_DIR=/data CONTRACT_SCHEMA=/app/packages/contracts/schema/segment.schema.json
 ENTRYPOINT ["/usr/bin/tini", "--", "lofi-worker"]
 CMD ["run"]
+
+FROM procedural AS musicgen
+COPY --from=build-musicgen /venv /venv
+# Offline by design: weights come from the mounted cache or folder, never from the network.
+ENV HF_HUB_OFFLINE=1 HF_HOME=/models/hf MUSICGEN_MODEL=facebook/musicgen-small
+
+# The last stage is what a plain `docker build` makes: the procedural (CPU) worker.
+FROM procedural

@@ -60,6 +60,47 @@ def store(tmp_path: Path) -> SegmentStore:
     return SegmentStore(tmp_path / "data")
 
 
+@pytest.fixture(scope="session")
+def musicgen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random MusicGen saved as a folder (torch is imported only by tests that use it)."""
+    from tests.musicgen_tiny import build_tiny_musicgen
+
+    return build_tiny_musicgen(tmp_path_factory.mktemp("musicgen-tiny"))
+
+
+MUSICGEN_TEST_ENV = {
+    "MUSICGEN_ENGINE": "transformers",
+    "MUSICGEN_DEVICE": "cpu",
+    "MUSICGEN_BATCH": "4",
+    "MUSICGEN_BATCH_WINDOW_MS": "20",
+    "MUSICGEN_CONTEXT_SECONDS": "10",
+}
+
+
+@pytest.fixture(scope="session")
+def musicgen_backend(musicgen_dir: Path) -> Any:
+    """One loaded backend for the session, through the real config and loading code."""
+    from lofi_worker.backends.musicgen import MusicGenBackend
+    from lofi_worker.config import load_musicgen_settings
+
+    backend = MusicGenBackend(
+        load_musicgen_settings({**MUSICGEN_TEST_ENV, "MUSICGEN_MODEL": str(musicgen_dir)})
+    )
+    backend.load()
+    return backend
+
+
+@pytest.fixture()
+def musicgen(musicgen_backend: Any) -> Iterator[Any]:
+    """The session's MusicGen backend installed as the one get_backend('musicgen') returns."""
+    from lofi_worker.backends import set_backend
+
+    set_backend("musicgen", musicgen_backend)
+    musicgen_backend.batcher.calls.clear()
+    yield musicgen_backend
+    set_backend("musicgen", None)
+
+
 def make_job(seq: int = 0, **over: Any) -> dict[str, Any]:
     job: dict[str, Any] = {
         "stationId": "test-station",

@@ -134,3 +134,35 @@ def test_renders_faster_than_real_time() -> None:
     seconds = r.file_frames / SR
     assert seconds > 29
     assert seconds / elapsed > 3.0  # generous: the benchmark, not the test, measures ~100x
+
+
+def _drifted(prev: RenderedAudio, drift: dict[str, Any] | None) -> RenderedAudio:
+    at = prev.file_frames - round(1.5 * SR)
+    cont = {"seq": 0, "audioKey": "stations/s/segments/0.flac", "atSeconds": at / SR}
+    return ProceduralBackend().generate(
+        GenerationRequest(PROMPT, 77, 8.0, 1.5, SR, {**cont, "state": prev.state}, drift=drift)
+    )
+
+
+def test_prompt_drift_changes_the_body_and_keeps_the_head() -> None:
+    prev = gen()
+    plain = _drifted(prev, None)
+    breakdown = _drifted(
+        prev, {"prompt": "x", "energy": 0.15, "emphasis": "pads", "section": "breakdown"}
+    )
+    lift = _drifted(prev, {"prompt": "x", "energy": 0.85, "emphasis": "drums", "section": "lift"})
+    head = plain.head_overlap_frames
+    tail = prev.file_audio()[:, -head:]
+    for r in (plain, breakdown, lift):
+        assert np.max(np.abs(r.file_audio()[:, :head] - tail)) < 1e-4, "the head is the same music"
+    # The body is rebalanced: a lift is louder and busier than a breakdown before mastering.
+    rms = [float(np.sqrt(np.mean(r.file_audio()[:, head:] ** 2))) for r in (breakdown, lift)]
+    assert rms[1] > rms[0] * 1.1, rms
+    assert not np.allclose(plain.file_audio()[:, head:], lift.file_audio()[:, head:])
+    # The drift travels in the state and the next segment's head keeps it.
+    assert lift.state["driftHistory"][-1][1:] == [0.85, "drums"]
+    nxt = _drifted(lift, None)
+    assert np.max(np.abs(nxt.file_audio()[:, :head] - lift.file_audio()[:, -head:])) < 1e-4
+    # Same drift, same samples.
+    again = _drifted(prev, {"prompt": "x", "energy": 0.85, "emphasis": "drums", "section": "lift"})
+    assert np.array_equal(again.audio, lift.audio)

@@ -50,3 +50,28 @@ def test_gate_rejects_silence_and_clipping() -> None:
         quality.check(m2, clipped, SR)
     with pytest.raises(quality.QualityError, match="NaN"):
         quality.master(np.full((2, SR), np.nan), SR, 0, 0, 2, None, smooth_from=False)
+
+
+def test_fast_meters_agree_with_the_plain_ones() -> None:
+    from scipy import signal
+
+    r = ProceduralBackend().generate(GenerationRequest("咖啡馆 爵士", 4, 10.0, 1.5, SR, None))
+    m = quality.master(r.audio, SR, r.pre, r.post, 2, None, smooth_from=False)
+    # True peak on hot intervals only == the peak of the whole signal oversampled 4x.
+    full = signal.resample_poly(m.audio.astype(np.float64), 4, 1, axis=-1, window=_tp_window())
+    assert quality.true_peak_dbtp(m.audio) == pytest.approx(
+        20 * np.log10(np.max(np.abs(full))), abs=0.01
+    )
+    # The quarter-rate meter that picks the mastering gain tracks BS.1770 closely.
+    exact = quality.integrated_loudness(m.audio, SR)
+    assert quality.quick_loudness(m.audio, SR) == pytest.approx(exact, abs=0.05)
+    # Stereo filtered as one complex signal == each channel on its own.
+    sos = signal.butter(2, 3000, fs=SR, output="sos")
+    per_channel = signal.sosfilt(sos, m.audio.astype(np.float64), axis=-1)
+    assert np.max(np.abs(quality.sosfilt_audio(sos, m.audio) - per_channel)) < 1e-5
+
+
+def _tp_window() -> np.ndarray:
+    from scipy import signal
+
+    return np.asarray(signal.firwin(49, 0.25 * 0.9, window=("kaiser", 8.0)))

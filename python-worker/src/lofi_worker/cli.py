@@ -78,9 +78,20 @@ def render(args: argparse.Namespace) -> int:
         # The job runs against a scratch store (keys must look like store keys); the files are
         # then renamed to --out, on the same filesystem.
         store = SegmentStore(Path(tmp))
+        cont = job["continueFrom"]
+        if cont is not None:
+            # A continuation reads its predecessor from the store (MusicGen: tokens or audio).
+            prev: Path = args.continue_from
+            store.write_bytes(cont["audioKey"], prev.read_bytes())
+            tokens = prev.with_suffix(".tokens.npy")
+            if tokens.is_file():
+                cont["tokensKey"] = cont["audioKey"][: -len(".flac")] + ".tokens.npy"
+                store.write_bytes(cont["tokensKey"], tokens.read_bytes())
         result = process_job(job, store=store, contract=contract, job_id="cli")
         shutil.move(store.path(result["audioKey"]), out)
         shutil.move(store.path(result["metaKey"]), out.with_suffix(".json"))
+        if "tokensKey" in result:
+            shutil.move(store.path(result["tokensKey"]), out.with_suffix(".tokens.npy"))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

@@ -7,6 +7,7 @@ so a misconfigured deployment fails at start instead of on the first job.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,22 @@ class Config:
     stalled_interval_ms: int
     log_level: str
     contract_schema: Path
+    musicgen: MusicGenSettings
+
+
+MUSICGEN_ENGINES = ("auto", "audiocraft", "transformers")
+
+
+@dataclass(frozen=True)
+class MusicGenSettings:
+    """The MusicGen backend's settings (docs/MUSICGEN.md explains each)."""
+
+    engine: str  # auto | audiocraft | transformers
+    model: str  # Hugging Face repo id (from the local cache, never downloaded) or a local path
+    device: str  # auto | cpu | cuda | cuda:N
+    max_batch: int  # most stations' jobs in one generation call
+    batch_window_ms: int  # how long the first waiting job waits for others to join its batch
+    context_seconds: float  # token context carried from the previous segment
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -47,6 +64,39 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def load_musicgen_settings(env: Mapping[str, str] | None = None) -> MusicGenSettings:
+    env = os.environ if env is None else env
+    engine = (env.get("MUSICGEN_ENGINE", "").strip() or "auto").lower()
+    if engine not in MUSICGEN_ENGINES:
+        raise ConfigError(
+            f"MUSICGEN_ENGINE must be one of {', '.join(MUSICGEN_ENGINES)}, got {engine!r}"
+        )
+    device = (env.get("MUSICGEN_DEVICE", "").strip() or "auto").lower()
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise ConfigError(f"MUSICGEN_DEVICE must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return MusicGenSettings(
+        engine=engine,
+        model=env.get("MUSICGEN_MODEL", "").strip() or "facebook/musicgen-small",
+        device=device,
+        max_batch=_int(env, "MUSICGEN_BATCH", 8, 1, 64),
+        batch_window_ms=_int(env, "MUSICGEN_BATCH_WINDOW_MS", 100, 0, 10_000),
+        context_seconds=_float(env, "MUSICGEN_CONTEXT_SECONDS", 10.0, 1.0, 20.0),
+    )
 
 
 def _name(env: Mapping[str, str], name: str, default: str) -> str:
@@ -85,4 +135,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         stalled_interval_ms=_int(env, "WORKER_STALLED_INTERVAL_MS", 30000, 100, 3_600_000),
         log_level=log_level,
         contract_schema=schema,
+        musicgen=load_musicgen_settings(env),
     )

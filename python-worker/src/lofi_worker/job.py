@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from lofi_worker import quality
 from lofi_worker.backends import GenerationRequest, get_backend
 from lofi_worker.contract import Contract, JobRejected
 from lofi_worker.logs import get_logger
 from lofi_worker.store import SegmentStore, StoreKeyError, meta_key_for
+
+TOKENS_SUFFIX = ".tokens.npy"
 
 MAX_ATTEMPTS = 3
 log = get_logger("lofi_worker.job")
@@ -53,6 +58,8 @@ def process_job(
                 params=dict(job.get("params") or {}),
                 model=job.get("model"),
                 attempt=attempt,
+                store=store,
+                drift=job.get("drift"),
             )
         )
         # Same sound as the predecessor: keep its mastering gain (within a small step) so the
@@ -111,9 +118,14 @@ def process_job(
         "state": state,
         "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+    tokens_key = _tokens_key(job["audioKey"]) if rendered.tokens is not None else None
+    if tokens_key is not None:
+        result["tokensKey"] = tokens_key
     contract.validate_result(result)
     # Audio first, metadata last: a reader that sees the JSON can trust the FLAC is complete.
     store.write_flac(job["audioKey"], mastered.audio, sr)
+    if tokens_key is not None and rendered.tokens is not None:
+        store.write_bytes(tokens_key, tokens_to_bytes(rendered.tokens))
     store.write_json(meta_key, result)
     log.info(
         "segment written",
@@ -129,3 +141,15 @@ def process_job(
         },
     )
     return result
+
+
+def _tokens_key(audio_key: str) -> str | None:
+    """Where a segment's codebook tokens go; None when the name would exceed the key pattern."""
+    key = audio_key[: -len(".flac")] + TOKENS_SUFFIX
+    return key if len(key.rsplit("/", 1)[-1]) <= 96 else None
+
+
+def tokens_to_bytes(tokens: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(tokens, dtype=np.int16), allow_pickle=False)
+    return buf.getvalue()

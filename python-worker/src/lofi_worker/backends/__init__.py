@@ -10,6 +10,7 @@ __all__ = [
     "GenerationRequest",
     "RenderedAudio",
     "get_backend",
+    "set_backend",
 ]
 
 _loaded: dict[str, Backend] = {}
@@ -33,3 +34,11 @@ def get_backend(name: str) -> Backend:
     backend.load()
     _loaded[name] = backend
     return backend
+
+
+def set_backend(name: str, backend: Backend | None) -> None:
+    """Install the instance get_backend returns for `name` (None forgets it): tests, embedding."""
+    if backend is None:
+        _loaded.pop(name, None)
+    else:
+        _loaded[name] = backend

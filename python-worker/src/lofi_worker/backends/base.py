@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from lofi_worker.store import SegmentStore
+
 
 class BackendUnavailable(RuntimeError):
     """The backend cannot run on this machine (missing packages, weights or device)."""
@@ -23,6 +25,10 @@ class GenerationRequest:
     params: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     attempt: int = 0  # quality retries so far; a backend varies its output with it
+    store: SegmentStore | None = None  # where continueFrom's files are (audio, tokens)
+    # The scheduler's reading of the mood for this segment (contract: Drift): text for
+    # text-conditioned models, energy and a leading instrument for the arranger.
+    drift: dict[str, Any] | None = None
 
 
 @dataclass
@@ -43,6 +49,9 @@ class RenderedAudio:
     title: str
     model: str
     mood: dict[str, Any] = field(default_factory=dict)
+    # Codebook tokens of the file (MusicGen), (codebooks, frames) int16; the job writes them beside
+    # the audio so the next segment continues in token space.
+    tokens: np.ndarray | None = None
 
     @property
     def file_frames(self) -> int:

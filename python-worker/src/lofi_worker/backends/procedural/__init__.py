@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from lofi_worker.backends.base import GenerationRequest, RenderedAudio
+from lofi_worker.backends.procedural import drift as drift_mod
 from lofi_worker.backends.procedural.clock import Timeline
 from lofi_worker.backends.procedural.harmony import NOTE_NAMES, chords_in_bar, pick_key, section_at
 from lofi_worker.backends.procedural.mood import Mood, parse_mood
@@ -80,7 +81,9 @@ class ProceduralBackend:
             assert isinstance(prev_state, dict)
             tempo, key = float(prev_state["tempo"]), int(prev_state["key"])
             history = [(int(b), int(s)) for b, s in prev_state["seedHistory"]]
+            drifts = drift_mod.from_state(prev_state.get("driftHistory"))
         else:
+            drifts = []
             tempo, key = float(mood.tempo), pick_key(request.seed, mood)
             history = [(FOREVER, request.seed)]
 
@@ -97,10 +100,12 @@ class ProceduralBackend:
             first_free_bar = math.ceil(body_beat / 4 - 1e-9)
             history.append((first_free_bar, retry_seed(history[-1][1], request.attempt)))
         history = history[-6:]
+        # A new drift starts at the first bar after the head, so the head stays the same music.
+        drifts = drift_mod.extend(drifts, math.ceil(body_beat / 4 - 1e-9), request.drift)
 
         bars = tl.bars(LOOKBACK_SECONDS)
         seed_of_bar = {b: _seed_at(history, b) for b in bars}
-        audio = render(tl, mood, key, seed_of_bar, texture_seed)
+        audio = render(tl, mood, key, seed_of_bar, texture_seed, drift_mod.gain_curves(tl, drifts))
 
         body_bar = math.floor(body_beat / 4 + 1e-9)
         end_beat = start_beat + frames / tl.spb
@@ -110,6 +115,7 @@ class ProceduralBackend:
             "version": STATE_VERSION,
             "seed": history[-1][1],
             "seedHistory": [[b, s] for b, s in history],
+            "driftHistory": [[b, e, lead] for b, e, lead in drifts],
             "textureSeed": texture_seed,
             "tempo": tempo,
             "key": key,

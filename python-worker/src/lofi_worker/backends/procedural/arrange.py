@@ -7,6 +7,7 @@ window of the music renders the same wherever it is cut.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -55,6 +56,12 @@ class Notes:
         self.midi.append(midi)
         self.vel.append(vel)
 
+    def extend(self, other: Notes) -> None:
+        self.onset += other.onset
+        self.dur += other.dur
+        self.midi += other.midi
+        self.vel += other.vel
+
 
 def swing8(pos8: float, swing: float) -> float:
     """Position in 8ths -> beats, with the off-beat 8th delayed to `swing` of the beat."""
@@ -64,6 +71,7 @@ def swing8(pos8: float, swing: float) -> float:
     return beat + swing + (frac - 0.5) * 2.0 * (1.0 - swing)
 
 
+@lru_cache(maxsize=1024)
 def pushes(seed: int, mood: Mood, bar: int) -> bool:
     """Does bar `bar` anticipate the next bar's chord on the 'and' of 4?"""
     sec = section_at(bar)
@@ -206,12 +214,25 @@ def melody_bar(seed: int, mood: Mood, key: int, bar: int, out: Notes) -> None:
         out.add(onset, max(0.3, len8 / 2 - 0.05), pitch, vel)
 
 
+VOICES = ("keys", "bass", "pad", "melody")
+
+
+@lru_cache(maxsize=1024)
+def _bar_events(seed: int, mood: Mood, key: int, bar: int) -> dict[str, Notes]:
+    # Consecutive segments share half their bars (pre-roll, head, ringing notes): drawing a bar
+    # once per worker instead of once per segment. Callers must not mutate the result.
+    voices = {v: Notes() for v in VOICES}
+    keys_bar(seed, mood, key, bar, voices["keys"])
+    bass_bar(seed, mood, key, bar, voices["bass"])
+    pad_bar(seed, mood, key, bar, voices["pad"])
+    melody_bar(seed, mood, key, bar, voices["melody"])
+    return voices
+
+
 def arrange(seed_of_bar: dict[int, int], mood: Mood, key: int) -> dict[str, Notes]:
     """Events for every bar in `seed_of_bar` (bar -> seed in force for that bar)."""
-    voices = {"keys": Notes(), "bass": Notes(), "pad": Notes(), "melody": Notes()}
+    voices = {v: Notes() for v in VOICES}
     for bar, seed in seed_of_bar.items():
-        keys_bar(seed, mood, key, bar, voices["keys"])
-        bass_bar(seed, mood, key, bar, voices["bass"])
-        pad_bar(seed, mood, key, bar, voices["pad"])
-        melody_bar(seed, mood, key, bar, voices["melody"])
+        for name, notes in _bar_events(seed, mood, key, bar).items():
+            voices[name].extend(notes)
     return voices

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PRE_SECONDS = 4.0  # longest memory of any stateful process (reverb tail, leveler window) + margin
+# Longest memory of any stateful process: the mastering leveler's 3 s window (+ one block), then
+# 0.25 s for its K-filter to settle; the reverb tail (1.6 s) fits inside. Every second of pre-roll
+# is rendered and mastered in every segment, so it is no longer than that.
+PRE_SECONDS = 3.3
 POST_SECONDS = 0.1  # limiter look-ahead
 BLOCK = 1024  # buffers start on a global multiple of this, so block-wise processing aligns
 
@@ -80,14 +83,15 @@ CONTROL = 64  # control-rate step for slow curves (LFOs): 750 Hz at 48 kHz, smoo
 
 
 def control_curve(tl: Timeline, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """fn(global seconds) evaluated every CONTROL samples and linearly interpolated.
+    """fn(global seconds) evaluated every CONTROL samples and linearly interpolated (float32).
 
     Control points sit on global multiples of CONTROL (buffers start on BLOCK multiples), so the
     curve is identical wherever a buffer is cut.
     """
     n_ctrl = tl.total // CONTROL + 2
     t_ctrl = (np.arange(n_ctrl, dtype=np.int64) * CONTROL + tl.buf_start) / float(tl.sr)
-    v = np.asarray(fn(t_ctrl), dtype=np.float64)
-    frac = np.arange(CONTROL, dtype=np.float64) / CONTROL
-    fine = (v[:-1, None] * (1.0 - frac) + v[1:, None] * frac).reshape(-1)
-    return fine[: tl.total]
+    v = np.asarray(fn(t_ctrl), dtype=np.float32)
+    frac = np.arange(CONTROL, dtype=np.float32) / np.float32(CONTROL)
+    fine = (v[1:] - v[:-1])[:, None] * frac
+    fine += v[:-1, None]
+    return fine.reshape(-1)[: tl.total]

@@ -29,8 +29,10 @@ def swing16(step: float, swing: float) -> float:
     return beat + 0.5 * pair + off * swing * 0.5
 
 
+@lru_cache(maxsize=1024)
 def drum_bar(seed: int, mood: Mood, bar: int) -> dict[str, list[tuple[float, float]]]:
-    """(onset in absolute beats, velocity) per piece for one bar."""
+    """(onset in absolute beats, velocity) per piece for one bar. Cached: callers must not
+    mutate the result."""
     hits: dict[str, list[tuple[float, float]]] = {p: [] for p in PIECES}
     if mood.drums <= 0.01:
         return hits
@@ -155,3 +157,15 @@ PAN = {
     "shaker": 0.3,
     "brush": -0.1,
 }
+
+
+@lru_cache(maxsize=16)
+def panned_shots(sr: int, style: str) -> dict[str, np.ndarray]:
+    """The kit as stereo one-shots at their pan positions (constant power)."""
+    out = {}
+    for piece, shot in one_shots(sr, style).items():
+        angle = (PAN[piece] + 1.0) * np.pi / 4.0
+        st = np.stack([shot * np.float32(np.cos(angle)), shot * np.float32(np.sin(angle))])
+        st.setflags(write=False)
+        out[piece] = st
+    return out

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -39,7 +39,7 @@ class Mood:
     title: str
     words: tuple[str, ...] = ()
 
-    @property
+    @cached_property  # asked for on every bar's chord lookup; a frozen Mood never changes it
     def hash(self) -> str:
         """Identity of the sound: same hash, same music at the same position."""
         params = asdict(self)

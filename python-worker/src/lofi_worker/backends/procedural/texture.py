@@ -1,6 +1,6 @@
 """Tape and vinyl texture: hiss, crackle, rain, wow and flutter.
 
-All of it is keyed to the global sample counter (noise blocks seeded by block index), so texture
+All of it is keyed to the global sample counter (table offsets drawn per block index), so texture
 is as repeatable as the notes: the head overlap hears the same crackle as the tail it replaces.
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+from scipy import fft, signal
 
 from lofi_worker.backends.procedural.clock import Timeline, control_curve
-from lofi_worker.backends.procedural.harmony import rng_for
 
 NOISE_BLOCK = 1 << 15
 TABLE = 1 << 18  # ~5.5 s of pre-filtered noise per kind, read at a random offset per block
-TAG_HISS, TAG_CRACKLE, TAG_RAIN, TAG_DROPS = 31, 32, 33, 34
+CLICK_TABLE = 1 << 20  # ~22 s of clicks: a pop recurs in a block with chance 1/32 only
+TAG_HISS, TAG_RAIN = 31, 33
 
 
 def _blocks(tl: Timeline) -> list[tuple[int, int]]:
@@ -44,19 +44,6 @@ def _noise_table(sr: int, kind: str) -> np.ndarray:
     return table  # the second pass is the steady state of a periodic input: it loops seamlessly
 
 
-def block_noise(tl: Timeline, seed: int, tag: int, kind: str) -> np.ndarray:
-    table = _noise_table(tl.sr, kind)
-    out = np.empty((2, tl.total), dtype=np.float32)
-    for k, off in _blocks(tl):
-        a, b = max(0, off), min(tl.total, off + NOISE_BLOCK)
-        start = int(rng_for(seed, k, tag).integers(TABLE))
-        i, n = (start + a - off) % TABLE, b - a
-        first = min(n, TABLE - i)  # NOISE_BLOCK < TABLE: at most one wrap
-        out[:, a : a + first] = table[:, i : i + first]
-        out[:, a + first : b] = table[:, : n - first]
-    return out
-
-
 @lru_cache(maxsize=16)
 def _click(sr: int, kind: str) -> np.ndarray:
     n = int(0.004 * sr)
@@ -66,56 +53,108 @@ def _click(sr: int, kind: str) -> np.ndarray:
     return filt(x, "bandpass", band, sr)
 
 
-def clicks(
-    tl: Timeline, seed: int, tag: int, rate_hz: float, shape: float, kind: str
-) -> np.ndarray:
-    """Sparse random clicks (Poisson), each a short filtered burst with its own stereo balance."""
-    kernel = _click(tl.sr, kind)
-    grid = np.arange(len(kernel))
-    where: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
+@lru_cache(maxsize=16)
+def _click_table(sr: int, kind: str, rate_hz: float, shape: float) -> np.ndarray:
+    """Sparse random clicks (Poisson), each a short filtered burst with its own stereo balance
+    and a heavy-tailed (Pareto) level, rendered once into a table that loops seamlessly (the
+    bursts are placed by circular convolution). Placing them per render cost more than all the
+    instruments together."""
+    rng = np.random.default_rng([991, len(kind), round(rate_hz * 1000), round(shape * 1000)])
+    n = int(rng.poisson(rate_hz * CLICK_TABLE / sr))
+    pos = rng.integers(0, CLICK_TABLE, n)
+    amp = (rng.pareto(shape, n) + 1.0) * rng.choice([-1.0, 1.0], n)
+    bal = rng.uniform(0.2, 0.8, n)
+    impulses = np.zeros((2, CLICK_TABLE))
+    np.add.at(impulses[0], pos, amp * bal)
+    np.add.at(impulses[1], pos, amp * (1 - bal))
+    kernel = fft.rfft(_click(sr, kind).astype(np.float64), CLICK_TABLE)
+    table = fft.irfft(fft.rfft(impulses, axis=-1) * kernel, CLICK_TABLE, axis=-1)
+    table = np.ascontiguousarray(table, dtype=np.float32)
+    table.setflags(write=False)
+    return table
+
+
+def _offset(seed: int, block: int, tag: int, size: int) -> int:
+    """Where block `block` reads its table: a splitmix64-style hash of the coordinates (a
+    seeded numpy Generator per block cost more than the copy it positions)."""
+    z = (seed * 0x9E3779B97F4A7C15 + block * 0xBF58476D1CE4E5B9 + tag * 0x94D049BB133111EB) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return (z ^ (z >> 31)) % size
+
+
+_M64 = (1 << 64) - 1
+
+
+def _add_blocks(
+    out: np.ndarray,
+    tl: Timeline,
+    table: np.ndarray,
+    seed: int,
+    tag: int,
+    gain: float,
+    env: np.ndarray | None = None,
+) -> None:
+    """out += gain * env * the table, read at a random offset per global block (a stationary
+    texture is any window of itself, so the result is as random as fresh noise and costs a
+    copy)."""
+    size = table.shape[1]
+    g = np.float32(gain)
     for k, off in _blocks(tl):
-        rng = rng_for(seed, k, tag)
-        n = int(rng.poisson(rate_hz * NOISE_BLOCK / tl.sr))
-        pos = rng.integers(0, NOISE_BLOCK, n) + off
-        amp = (rng.pareto(shape, n) + 1.0) * rng.choice([-1.0, 1.0], n)
-        bal = rng.uniform(0.2, 0.8, n)
-        keep = (pos >= 0) & (pos < tl.total)
-        where.append((pos[keep, None] + grid).ravel())
-        weights.append(
-            np.stack(
-                [
-                    np.outer(amp * bal, kernel)[keep].ravel(),
-                    np.outer(amp * (1 - bal), kernel)[keep].ravel(),
-                ]
-            )
-        )
-    idx = np.concatenate(where)
-    w = np.concatenate(weights, axis=1)
-    size = tl.total + len(kernel)
-    return np.stack([np.bincount(idx, w[c], size)[: tl.total] for c in range(2)]).astype(np.float32)
+        a, b = max(0, off), min(tl.total, off + NOISE_BLOCK)
+        i, n = (_offset(seed, k, tag, size) + a - off) % size, b - a
+        first = min(n, size - i)  # NOISE_BLOCK < size: at most one wrap
+        for dst, src in (
+            (slice(a, a + first), slice(i, i + first)),
+            (slice(a + first, b), slice(0, n - first)),
+        ):
+            if dst.start == dst.stop:
+                continue
+            scale = g if env is None else env[dst] * g
+            out[:, dst] += table[:, src] * scale
 
 
-def texture(tl: Timeline, seed: int, hiss: float, crackle: float, rain: float) -> np.ndarray:
-    out = np.zeros((2, tl.total), dtype=np.float32)
+@lru_cache(maxsize=8)
+def _texture_table(sr: int, hiss: float, crackle: float, drops: float) -> np.ndarray:
+    """Hiss, crackle and rain drops premixed at a mood's levels: one read per block for all
+    the stationary texture."""
+    table = np.zeros((2, CLICK_TABLE), dtype=np.float32)
     if hiss > 0:
         # A floor that never drops to digital silence; also keeps the silence gate honest.
-        out += np.float32(0.0025 + 0.006 * hiss) * block_noise(tl, seed, TAG_HISS, "hiss")
+        noise = _noise_table(sr, "hiss")
+        table += np.tile(noise, CLICK_TABLE // TABLE) * np.float32(0.0025 + 0.006 * hiss)
     if crackle > 0:
-        out += np.float32(0.01 + 0.03 * crackle) * clicks(
-            tl, seed, TAG_CRACKLE, 3 + 14 * crackle, 2.5, "crackle"
-        )
+        clicks = _click_table(sr, "crackle", round(3 + 14 * crackle, 3), 2.5)
+        table += clicks * np.float32(0.01 + 0.03 * crackle)
+    if drops > 0:
+        table += _click_table(sr, "drops", 60.0, 3.0) * np.float32(0.02 * drops)
+    table.setflags(write=False)
+    return table
+
+
+def add_texture(
+    out: np.ndarray, tl: Timeline, seed: int, hiss: float, crackle: float, rain: float
+) -> None:
+    """Adds hiss, vinyl crackle and rain to the stereo buffer `out` in place."""
+    if hiss > 0 or crackle > 0 or rain > 0:
+        table = _texture_table(tl.sr, hiss, crackle, rain)
+        _add_blocks(out, tl, table, seed, TAG_HISS, 1.0)
     if rain > 0:
+        # The wash swells slowly with global time, so it is read and shaped on its own.
         swell = control_curve(
             tl,
             lambda t: (
                 0.75 + 0.15 * np.sin(2 * np.pi * 0.05 * t) + 0.1 * np.sin(2 * np.pi * 0.13 * t + 1)
             ),
         )
-        wash = block_noise(tl, seed, TAG_RAIN, "rain") * swell.astype(np.float32)
-        drops = clicks(tl, seed, TAG_DROPS, 60.0, 3.0, "drops")
-        out += np.float32(rain) * (np.float32(0.035) * wash + np.float32(0.02) * drops)
-    return out
+        _add_blocks(out, tl, _noise_table(tl.sr, "rain"), seed, TAG_RAIN, 0.035 * rain, swell)
+
+
+@lru_cache(maxsize=4)
+def _ramp(n: int) -> np.ndarray:
+    ramp = np.arange(-1, n - 1, dtype=np.int64)
+    ramp.setflags(write=False)
+    return ramp
 
 
 def wow_flutter(x: np.ndarray, tl: Timeline, depth: float, seed: int) -> np.ndarray:
@@ -124,19 +163,29 @@ def wow_flutter(x: np.ndarray, tl: Timeline, depth: float, seed: int) -> np.ndar
         return x
     rng = np.random.default_rng(seed & 0xFFFF)
     p1, p2, p3 = rng.uniform(0, 2 * np.pi, 3)
+    sr = tl.sr
 
-    def delay(t: np.ndarray) -> np.ndarray:
+    def delay(t: np.ndarray) -> np.ndarray:  # in samples
         wow = 0.0022 * np.sin(2 * np.pi * 0.43 * t + p1) + 0.0012 * np.sin(
             2 * np.pi * 0.17 * t + p2
         )
-        return 0.006 + depth * wow + 0.00004 * np.sin(2 * np.pi * 7.3 * t + p3)
+        return (0.006 + depth * wow + 0.00004 * np.sin(2 * np.pi * 7.3 * t + p3)) * sr
 
-    pos = np.arange(tl.total, dtype=np.float64) - control_curve(tl, delay) * tl.sr
-    np.clip(pos, 0, tl.total - 1.001, out=pos)
-    i0 = pos.astype(np.int64)
-    frac = (pos - i0).astype(np.float32)
-    out = np.empty_like(x)
-    for c in range(x.shape[0]):
-        a = x[c].take(i0)
-        out[c] = a + (x[c].take(i0 + 1) - a) * frac
+    # Read position n - d = (n - floor(d) - 1) + (1 - frac(d)): the integer and fractional
+    # parts come from the small delay, never from a large float position, so float32 is exact
+    # enough and the same global sample gets the same weights in every segment.
+    d = control_curve(tl, delay)
+    whole = np.floor(d)
+    w = whole - d
+    w += np.float32(1.0)
+    i0 = _ramp(tl.total) - whole.astype(np.int64)
+    # The delay is positive and under 10 ms: only the first samples can read before the buffer.
+    head = i0[: int(0.02 * sr)]
+    np.maximum(head, 0, out=head)
+    a = x.take(i0, axis=1)
+    i0 += 1
+    out = x.take(i0, axis=1)
+    out -= a
+    out *= w
+    out += a
     return out

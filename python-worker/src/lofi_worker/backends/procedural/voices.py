@@ -57,16 +57,23 @@ def _additive(
     """Sum of decaying partials; each partial is only computed while it is audible."""
     out = np.zeros(n, dtype=np.float32)
     t_full = np.arange(n, dtype=np.float32) / np.float32(sr)
+    wave = np.empty(n, dtype=np.float32)
+    env = np.empty(n, dtype=np.float32)
     for k in range(1, len(amps) + 1):
         fk = k * f * np.sqrt(1.0 + stretch * k * k)
         if fk > 0.45 * sr or amps[k - 1] < 1e-4:
             continue
         m = min(n, int(7.0 * taus[k - 1] * sr) + 1)
         t = t_full[:m]
-        phase = np.float32(2 * np.pi * fk) * t + np.float32(k * 0.7)
-        out[:m] += (
-            np.float32(amps[k - 1]) * np.sin(phase) * np.exp(t * np.float32(-1 / taus[k - 1]))
-        )
+        ph, e = wave[:m], env[:m]
+        np.multiply(t, np.float32(2 * np.pi * fk), out=ph)
+        ph += np.float32(k * 0.7)
+        np.sin(ph, out=ph)
+        np.multiply(t, np.float32(-1 / taus[k - 1]), out=e)
+        np.exp(e, out=e)
+        e *= np.float32(amps[k - 1])
+        ph *= e
+        out[:m] += ph
     return out
 
 
@@ -133,12 +140,18 @@ def _pad_table(size: int = 4096) -> np.ndarray:
 
 def _pad(f: float, sr: int, n: int) -> np.ndarray:
     table = _pad_table()
-    t = np.arange(n, dtype=np.float64) / sr
+    bits = int(np.log2(len(table)))
+    # Phase accumulators in 32-bit fixed point: the index is the top bits, wrap-around is free.
+    count = np.arange(n, dtype=np.uint32)
     x = np.zeros(n, dtype=np.float32)
     for cents, phase0 in ((-7.0, 0.1), (0.0, 0.5), (7.0, 0.8)):  # detuned unison
-        ph = (f * 2 ** (cents / 1200) * t + phase0) % 1.0
-        x += table[(ph * len(table)).astype(np.int64)]
-    return (x * _attack(t.astype(np.float32), 0.6) * np.exp(-t / 10.0)).astype(np.float32)
+        inc = np.uint32(round(f * 2 ** (cents / 1200) / sr * 2**32) % 2**32)
+        ph = count * inc
+        ph += np.uint32(round(phase0 * 2**32))
+        ph >>= np.uint32(32 - bits)
+        x += table[ph]
+    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    return (x * _attack(t, 0.6) * np.exp(t * np.float32(-0.1))).astype(np.float32)
 
 
 @lru_cache(maxsize=384)
@@ -175,18 +188,30 @@ def _release(kind: str, sr: int) -> np.ndarray:
 def render_notes(notes: Notes, kind: str, tl: Timeline) -> np.ndarray:
     """Mono bus with every note that sounds anywhere in the timeline's buffer."""
     bus = np.zeros(tl.total, dtype=np.float32)
+    if not notes.onset:
+        return bus
     rel = _release(kind, tl.sr)
-    for onset, dur, midi, vel in zip(notes.onset, notes.dur, notes.midi, notes.vel, strict=True):
-        i0 = tl.index_of(onset)
+    # Same arithmetic as Timeline.index_of, for all notes at once.
+    onsets = np.asarray(notes.onset, dtype=np.float64)
+    starts = np.rint(tl.start_sample + (onsets - tl.start_beat) * tl.spb).astype(np.int64)
+    starts -= tl.buf_start
+    held_all = np.maximum(1, np.rint(np.asarray(notes.dur, dtype=np.float64) * tl.spb))
+    for i0, held_f, midi, vel in zip(
+        starts.tolist(), held_all.tolist(), notes.midi, notes.vel, strict=True
+    ):
         layer = 1 if vel > 0.75 and kind in ("ep", "piano") else 0
         shot = one_shot(kind, midi, layer, tl.sr)
-        held = max(1, round(dur * tl.spb))
+        held = int(held_f)
         length = min(len(shot), held + len(rel))
-        if i0 >= tl.total or i0 + length <= 0:
+        # Only the part of the note inside the buffer is computed: notes ringing in from the
+        # look-back and notes cut by the end cost what they contribute, not their full length.
+        s0, s1 = max(0, -i0), min(length, tl.total - i0)
+        if s0 >= s1:
             continue
-        note = shot[:length] * np.float32(vel)
-        if length > held:
-            note[held:] *= rel[: length - held]
-        a, b = max(0, i0), min(tl.total, i0 + length)
-        bus[a:b] += note[a - i0 : b - i0]
+        v = np.float32(vel)
+        h = min(max(held, s0), s1)  # note-off, clamped to the visible part
+        if h > s0:
+            bus[i0 + s0 : i0 + h] += shot[s0:h] * v
+        if s1 > h:
+            bus[i0 + h : i0 + s1] += shot[h:s1] * (rel[h - held : s1 - held] * v)
     return bus
