@@ -1,6 +1,7 @@
 // The only module that reads the environment. Every service calls loadConfig() once at boot; a bad
 // value stops start-up with a message naming the variable, instead of surfacing later as dead air.
 import path from 'node:path';
+import { type IcecastPush, icecastPushFrom } from './icecast.ts';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -31,6 +32,16 @@ export interface Config {
   workers: number;
   defaultPrompt: string;
   publicUrl: string | undefined;
+  /** Control requests (mood, station changes) per client IP per minute; creation gets a sixth. */
+  rateLimitPerMinute: number;
+  // Icecast push (icecast.ts) — begin
+  /** Push to an Icecast 2 server as its source client; undefined: no push. */
+  icecastPush: IcecastPush | undefined;
+  // Icecast push — end
+  // Embed framing (web pages) — begin
+  /** CSP frame-ancestors of the embed player: '*' or space-separated origins ('self', https://a.example). */
+  embedFrameAncestors: string;
+  // Embed framing — end
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -110,8 +121,33 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workers: number(env, 'WORKERS', 1, 0, 64, true),
     defaultPrompt: read(env, 'DEFAULT_PROMPT') ?? DEFAULT_PROMPT,
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
+    rateLimitPerMinute: number(env, 'RATE_LIMIT_PER_MINUTE', 60, 1, 100_000, true),
+    // Icecast push: 'lofi' is the default station's id (DEFAULT_STATION in the streamer's app.ts).
+    icecastPush: icecastPushFrom(env, 'lofi'),
+    // Embed framing (web pages) — begin
+    embedFrameAncestors: frameAncestors(env, 'EMBED_FRAME_ANCESTORS'),
+    // Embed framing — end
   };
 }
+
+// Embed framing (web pages) — begin
+/** CSP source expressions allowed in frame-ancestors: '*', 'self', 'none', or scheme://host[:port]. */
+const FRAME_SOURCE = /^(?:\*|'self'|'none'|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+
+function frameAncestors(env: Env, name: string): string {
+  const v = read(env, name);
+  if (v === undefined) return '*';
+  const sources = v.split(/\s+/);
+  const bad = sources.find((s) => !FRAME_SOURCE.test(s));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      name,
+      `${JSON.stringify(bad)} is not *, 'self', 'none' or an origin like https://a.example`,
+    );
+  }
+  return sources.join(' ');
+}
+// Embed framing — end
 
 /** For services that cannot run without Redis: the message tells the operator what to set. */
 export function requireRedisUrl(config: Config): string {
@@ -125,3 +161,4 @@ export function requireAdminToken(config: Config): string {
 }
 
 export { configOrExit, exitOnConfigError, onShutdown } from './boot.ts';
+export type { IcecastPush } from './icecast.ts';

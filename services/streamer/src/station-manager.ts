@@ -1,10 +1,12 @@
-// Runs one playout + encoder + ICY fan-out per station, and keeps that set in step with Redis.
+// Runs one playout and its outputs (MP3/ICY, HLS, listeners) per station, kept in step with Redis.
 import type { Config } from '@lofi/config';
 import type { PlayheadStore, SegmentIndex, StationRepo } from '@lofi/redis';
 import type { LocalSegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
-import { IcyBroadcaster } from './outputs/icy.ts';
-import { Mp3Output } from './outputs/mp3-output.ts';
+import { type IcecastSource, startIcecastSource } from './outputs/icecast-source.ts';
+import type { IcyBroadcaster } from './outputs/icy.ts';
+import type { Mp3Output } from './outputs/mp3-output.ts';
+import { StationOutputs } from './outputs/station-outputs.ts';
 import { StationPlayout } from './playout/station-playout.ts';
 
 export const MP3_BITRATE_KBPS = 128;
@@ -14,6 +16,10 @@ export interface StationRuntime {
   playout: StationPlayout;
   mp3: Mp3Output;
   icy: IcyBroadcaster;
+  /** MP3 + HLS outputs, listener counts, and the events WebSocket clients get. */
+  outputs: StationOutputs;
+  /** Push to Icecast (ICECAST_PUSH_URL), null when this station is not pushed. */
+  icecast: IcecastSource | null;
 }
 
 export interface ManagerDeps {
@@ -23,6 +29,8 @@ export interface ManagerDeps {
   playheads: PlayheadStore;
   store: LocalSegmentStore;
   log: Logger;
+  /** HLS segment target duration; 6 s unless a test shortens it. */
+  hlsTargetSeconds?: number;
 }
 
 export class StationManager {
@@ -82,25 +90,41 @@ export class StationManager {
 
   private halt(rt: StationRuntime): void {
     rt.playout.stop();
-    rt.mp3.close();
-    rt.icy.closeAll();
+    rt.outputs.close();
+    rt.icecast?.close();
   }
 
   private async launch(id: string): Promise<void> {
     if (this.stopped) return;
     const log = this.d.log.child({ stationId: id });
-    const icy = new IcyBroadcaster();
-    const mp3 = new Mp3Output(48000, 2, MP3_BITRATE_KBPS, (f) => icy.frame(f), log);
-    const playout = new StationPlayout({
+    // Icecast push — begin
+    const stream = { bitrateKbps: MP3_BITRATE_KBPS, sampleRate: 48000, channels: 2 };
+    const station = () => this.d.stations.get(id);
+    const icecast = startIcecastSource(this.d.config.icecastPush, id, station, stream, log);
+    // Icecast push — end
+    // Outputs (MP3, HLS, listener counts, events) — begin
+    const outputs: StationOutputs = new StationOutputs({
+      sampleRate: 48000,
+      channels: 2,
+      mp3Kbps: MP3_BITRATE_KBPS,
+      hlsTargetSeconds: this.d.hlsTargetSeconds,
+      clock: (frame) => playout.frameTimeMs(frame),
+      nowPlaying: () => playout.nowPlaying,
+      onMp3Frame: (f) => icecast?.frame(f),
+      log,
+    });
+    const { mp3, icy } = outputs;
+    // Outputs — end
+    const playout: StationPlayout = new StationPlayout({
       stationId: id,
       index: this.d.index,
       playheads: this.d.playheads,
       store: this.d.store,
-      sink: mp3,
+      sink: outputs,
       log,
     });
-    this.runtimes.set(id, { id, playout, mp3, icy });
-    mp3.start();
+    this.runtimes.set(id, { id, playout, mp3, icy, outputs, icecast });
+    outputs.start();
     await playout.start();
     log.info('station playout running');
   }

@@ -7,7 +7,8 @@ import type { TaggedFrame } from './mp3-output.ts';
 
 export const ICY_METAINT = 16000;
 const BURST_BYTES = 64 * 1024;
-const MAX_BACKLOG_BYTES = 1024 * 1024;
+/** About 32 s of audio at 128 kbps, Icecast's default queue-size: a listener further behind is gone. */
+const MAX_BACKLOG_BYTES = 512 * 1024;
 
 /** `StreamTitle='...';` padded to a multiple of 16 bytes, prefixed by its length / 16. */
 export function icyMetadataBlock(title: string): Buffer {

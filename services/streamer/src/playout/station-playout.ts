@@ -81,6 +81,11 @@ export class StationPlayout {
     return this.mixer.framesOut / this.sampleRate;
   }
 
+  /** The stream clock: wall time (ms since epoch) at which stream frame `frame` is on air. */
+  frameTimeMs(frame: number): number {
+    return this.startMs + (frame / this.sampleRate) * 1000;
+  }
+
   async start(): Promise<void> {
     this.refreshTimer = setInterval(() => this.nudge(), 1000);
     await this.refresh();
