@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, setup, VENV_BIN } from './lib/setup.mjs';
 
-setup({ needRedis: true });
+setup({ needRedis: true, needIcecast: true });
 
 // Each benchmark prints one JSON line; servers it started may print around it.
 const json = (cmd, args) => {
@@ -26,6 +26,33 @@ process.stderr.write('[bench] playout mixer and MP3 encoder…\n');
 const play = json(process.execPath, ['--import', 'tsx', 'bench/playout.ts']);
 process.stderr.write('[bench] mood change latency (20 changes, full stack)…\n');
 const mood = json(process.execPath, ['--import', 'tsx', 'bench/mood-latency.ts', '20']);
+// Fan-out — begin
+process.stderr.write('[bench] listener fan-out, ours vs icecast2 (about 3 minutes)…\n');
+const fan = json(process.execPath, ['--import', 'tsx', 'bench/fanout.ts']);
+const ms = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${Math.round(x)} ms`);
+const heldText = (s) => `${s.held}${s.brokeAt ? ` (${s.brokeAt}: fewer than 99 %)` : ' (every step held)'}`;
+const fanAt = fan.common;
+const fanRows = [
+  [
+    'Listener fan-out: 128 kbps MP3 listeners held at real time (≥ 99 % within 1 s of the wall clock), ramp 250…16000',
+    `ours ${heldText(fan.ours)}; icecast2 ${heldText(fan.icecast2)}; ours/icecast2 ${fan.heldRatio.toFixed(2)}×`,
+    `${fan.icecastVersion} relaying the same stream, same run, same load generator`,
+    'node --import tsx bench/fanout.ts',
+  ],
+  [
+    `Fan-out CPU per 1,000 listeners (server process, at ${fanAt.n} listeners)`,
+    `ours ${((fanAt.ours?.cpuCoresPer1000 ?? Number.NaN) * 100).toFixed(1)} % of a core; icecast2 ${((fanAt.icecast2?.cpuCoresPer1000 ?? Number.NaN) * 100).toFixed(1)} %`,
+    `${fan.icecastVersion}, same run`,
+    'node --import tsx bench/fanout.ts',
+  ],
+  [
+    `Fan-out time to first audio (at ${fanAt.n} listeners, connected over 2.5 s)`,
+    `ours p50 ${ms(fanAt.ours?.ttfaP50Ms)}, p99 ${ms(fanAt.ours?.ttfaP99Ms)}; icecast2 p50 ${ms(fanAt.icecast2?.ttfaP50Ms)}, p99 ${ms(fanAt.icecast2?.ttfaP99Ms)}`,
+    `${fan.icecastVersion}, same run`,
+    'node --import tsx bench/fanout.ts',
+  ],
+];
+// Fan-out — end
 
 const rows = [
   [
@@ -58,6 +85,7 @@ const rows = [
     'real time (1×)',
     'node --import tsx bench/playout.ts',
   ],
+  ...fanRows,
 ];
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;

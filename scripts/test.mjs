@@ -3,9 +3,12 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, setup, VENV_BIN } from './lib/setup.mjs';
+import { ensureChromium, ROOT, setup, VENV_BIN } from './lib/setup.mjs';
 
-setup({ needRedis: true });
+setup({ needRedis: true, needIcecast: true });
+// Web pages — begin: the browser for test/e2e/pages.test.ts
+ensureChromium();
+// Web pages — end
 
 const SKIP = new Set(['node_modules', '.git', 'data', 'python-worker', '.tmp']);
 function findTests(dir, out = []) {
@@ -55,9 +58,12 @@ const worker = path.join(ROOT, 'python-worker');
 const lint = [
   await run('biome', bin('biome'), ['check', '.']),
   await run('tsc', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
+  // Web pages (DOM types) — begin
+  await run('tsc web', bin('tsc'), ['-p', 'web/tsconfig.json', '--noEmit']),
+  // Web pages — end
   await run('ruff check', py('ruff'), ['check', '.'], { cwd: worker }),
   await run('ruff format', py('ruff'), ['format', '--check', '.'], { cwd: worker }),
-  await run('mypy', py('mypy'), ['src'], { cwd: worker }),
+  await run('mypy', py('mypy'), ['src', 'tests'], { cwd: worker }),
 ];
 
 const files = findTests(ROOT);

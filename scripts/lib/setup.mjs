@@ -41,6 +41,52 @@ export function ensureSystemPackages({ needRedis }) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
 }
 
+// Icecast (tests of the Icecast push, fan-out benchmark) — begin
+/** Debian's icecast2 when root with apt and it is missing. Optional: without it those tests skip. */
+export function ensureIcecast() {
+  if (onPath('icecast2')) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !onPath('apt-get') || process.env.LOFI_NO_APT === '1') {
+    say('icecast2 is missing, so the Icecast tests will skip: "sudo apt-get install -y icecast2"');
+    return;
+  }
+  say('installing icecast2 from the system packages');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'icecast2'], {
+      stdio: 'inherit',
+      env,
+    });
+  if (install().status !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    if (install().status !== 0) say('apt-get could not install icecast2: the Icecast tests will skip');
+  }
+}
+// Icecast — end
+
+// Chromium (browser tests of the web pages) — begin
+/** Debian's chromium when root with apt and it is missing. Optional: without it the page tests skip. */
+export function ensureChromium() {
+  if (existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !onPath('apt-get') || process.env.LOFI_NO_APT === '1') {
+    say('chromium is missing, so the web page tests will skip: "sudo apt-get install -y chromium"');
+    return;
+  }
+  say('installing chromium from the system packages (browser tests of the web pages)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+      stdio: 'inherit',
+      env,
+    });
+  if (install().status !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    if (install().status !== 0) say('apt-get could not install chromium: the web page tests will skip');
+  }
+}
+// Chromium — end
+
 /** npm packages, when node_modules is missing or older than the lock file. */
 export function ensureNodeModules() {
   const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
@@ -63,12 +109,28 @@ function findPython() {
   process.exit(1);
 }
 
-/** The worker's virtual environment, rebuilt when pyproject.toml changes. */
+/**
+ * The worker's optional extras. `musicgen` (torch + transformers, GBs) is installed for tests and
+ * benchmarks, and for `npm start` only when a MusicGen worker is configured (any MUSICGEN_* variable).
+ */
+function wantedExtras() {
+  const entry = path.basename(process.argv[1] ?? '');
+  const musicgen = entry !== 'start.mjs' || Object.keys(process.env).some((k) => k.startsWith('MUSICGEN_'));
+  return musicgen ? ['dev', 'musicgen'] : ['dev'];
+}
+
+/** The worker's virtual environment, rebuilt when pyproject.toml changes or an extra is missing. */
 export function ensurePythonEnv() {
   const pyproject = path.join(ROOT, 'python-worker', 'pyproject.toml');
   const marker = path.join(VENV, '.installed');
   const hash = createHash('sha256').update(readFileSync(pyproject)).digest('hex');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
+  const extras = wantedExtras();
+  // Marker: "<pyproject hash> <extras,...>"; an install with more extras satisfies fewer.
+  const [doneHash, doneExtras = 'dev'] = existsSync(marker)
+    ? readFileSync(marker, 'utf8').trim().split(' ')
+    : [];
+  const done = doneExtras.split(',');
+  if (doneHash === hash && extras.every((e) => done.includes(e))) return;
   if (!existsSync(path.join(VENV_BIN, 'python'))) {
     say("creating the worker's Python environment (python-worker/.venv)");
     const py = findPython();
@@ -78,19 +140,20 @@ export function ensurePythonEnv() {
       process.exit(1);
     }
   }
-  say("installing the worker's Python packages");
+  say(`installing the worker's Python packages (${extras.join(', ')})`);
   run(path.join(VENV_BIN, 'pip'), [
     'install',
     '--quiet',
     '--disable-pip-version-check',
     '-e',
-    './python-worker[dev]',
+    `./python-worker[${extras.join(',')}]`,
   ]);
-  writeFileSync(marker, hash);
+  writeFileSync(marker, `${hash} ${extras.join(',')}`);
 }
 
-export function setup({ needRedis }) {
+export function setup({ needRedis, needIcecast = false }) {
   ensureSystemPackages({ needRedis });
+  if (needIcecast) ensureIcecast();
   ensureNodeModules();
   ensurePythonEnv();
 }

@@ -28,6 +28,7 @@ export class SupervisedChild {
   }
 
   start(): void {
+    this.stopping = false;
     this.startedAt = Date.now();
     const p = spawn(this.spec.cmd, this.spec.args, {
       cwd: this.spec.cwd,
@@ -47,6 +48,12 @@ export class SupervisedChild {
       this.log.error({ child: this.spec.name, code, signal, restartInMs: delay }, 'child exited; restarting');
       this.timer = setTimeout(() => this.start(), delay);
     });
+  }
+
+  /** Sends a signal to the whole group without stopping supervision (a crash, as far as it knows). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    const pid = this.proc?.pid;
+    if (pid) process.kill(-pid, signal);
   }
 
   /** SIGTERM to the whole group; SIGKILL after the grace period. */

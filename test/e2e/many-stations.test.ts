@@ -33,7 +33,8 @@ function cpuSeconds(pid: number): number {
 
 test(`${STATIONS} stations on one worker all play with a full lookahead`, { timeout: 360_000 }, async (t) => {
   const defer = cleanupStack(t);
-  const stack = await testStack({ LOOKAHEAD_SECONDS: '30' });
+  // Twenty stations from one IP within a minute: past the default creation limit, on purpose here.
+  const stack = await testStack({ LOOKAHEAD_SECONDS: '30', RATE_LIMIT_PER_MINUTE: '600' });
   defer(() => stack.stop());
   const base = stack.baseUrl;
   const admin = { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' };

@@ -19,6 +19,10 @@ export class Keys {
   moods(id: string): string {
     return `${this.prefix}:station:${id}:moods`;
   }
+  /** A per-IP request counter of one rate-limit bucket in one window. */
+  rateLimit(bucket: string, ip: string, window: number): string {
+    return `${this.prefix}:rl:${bucket}:${ip}:${window}`;
+  }
   events(): string {
     return `${this.prefix}:events`;
   }

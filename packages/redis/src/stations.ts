@@ -30,6 +30,8 @@ export interface Station {
 }
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+/** 192 random bits; only the hash is ever stored. */
+const newOwnerKey = (): string => `sk_${randomBytes(24).toString('base64url')}`;
 
 /** What an owner may change after creation (the mood has its own endpoint). */
 export type StationPatch = Partial<
@@ -166,10 +168,25 @@ export class StationRepo {
   async create(input: NewStation): Promise<{ station: Station; key: string } | null> {
     if (await this.redis.exists(this.keys.station(input.id))) return null;
     const station = await this.ensure(input);
-    const key = `sk_${randomBytes(24).toString('base64url')}`;
+    const key = newOwnerKey();
     // HSETNX: of two racing creators only one sets the key; the other learns the id is taken.
     const won = await this.redis.hsetnx(this.keys.station(input.id), 'keyHash', sha256(key).toString('hex'));
     return won ? { station, key } : null;
+  }
+
+  /** Replaces the owner key (the old one stops working at once); resolves to the new key, or null. */
+  async rotateKey(id: string): Promise<string | null> {
+    const key = this.keys.station(id);
+    if (!(await this.redis.exists(key))) return null;
+    const ownerKey = newOwnerKey();
+    await this.redis.hset(
+      key,
+      'keyHash',
+      sha256(ownerKey).toString('hex'),
+      'updatedAt',
+      new Date().toISOString(),
+    );
+    return ownerKey;
   }
 
   /** Constant-time check of a station owner's key. */

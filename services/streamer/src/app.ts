@@ -1,24 +1,41 @@
 // The streamer: build(opts) assembles the Fastify app with its playouts; listen() is main.ts's job,
 // so tests can inject requests or listen on port 0.
+
+import helmet from '@fastify/helmet';
+import websocket from '@fastify/websocket';
 import { type Config, requireAdminToken, requireRedisUrl } from '@lofi/config';
 import { ChainStore, connect, Keys, PlayheadStore, SegmentIndex, StationRepo, subscribe } from '@lofi/redis';
 import { LocalSegmentStore } from '@lofi/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { registerHls } from './api/hls.ts';
+import { registerListenFiles } from './api/listen-files.ts';
+import { registerListeners } from './api/listeners.ts';
 import { registerMetrics } from './api/metrics.ts';
+import { rateLimiter } from './api/rate-limit.ts';
 import { registerRoutes } from './api/routes.ts';
+import { MAX_INCOMING, registerSocket, SocketHub } from './api/ws.ts';
 import { ApiError } from './errors.ts';
-import { registerPages } from './pages.ts';
+import { registerDocs, registerPages } from './pages.ts';
 import { StationManager } from './station-manager.ts';
 
 export interface BuildOptions {
   config: Config;
   log: Logger;
+  /** HLS segment target duration in seconds (default 6); tests shorten it. */
+  hlsTargetSeconds?: number;
+}
+
+const managers = new WeakMap<FastifyInstance, StationManager>();
+
+/** The running stations behind an app `build` made (tests reach the encoders through it). */
+export function managerOf(app: FastifyInstance): StationManager | undefined {
+  return managers.get(app);
 }
 
 export const DEFAULT_STATION = { id: 'lofi', name: 'Endless Lo-Fi' } as const;
 
-export async function build({ config, log }: BuildOptions): Promise<FastifyInstance> {
+export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Promise<FastifyInstance> {
   const adminToken = requireAdminToken(config);
   const redisUrl = requireRedisUrl(config);
   const redis = connect(redisUrl, 'streamer', log);
@@ -31,8 +48,12 @@ export async function build({ config, log }: BuildOptions): Promise<FastifyInsta
   const store = new LocalSegmentStore(config.dataDir);
 
   await stations.ensure({ ...DEFAULT_STATION, prompt: config.defaultPrompt });
-  const manager = new StationManager({ config, stations, index, playheads, store, log });
-  await subscribe(sub, keys, (e) => manager.nudge(e.stationId));
+  const manager = new StationManager({ config, stations, index, playheads, store, log, hlsTargetSeconds });
+  const sockets = new SocketHub({ manager, stations, chains, log });
+  await subscribe(sub, keys, (e) => {
+    manager.nudge(e.stationId);
+    sockets.nudge(e.stationId);
+  });
   await manager.start();
 
   const app = Fastify({
@@ -54,10 +75,31 @@ export async function build({ config, log }: BuildOptions): Promise<FastifyInsta
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
   );
+  // Standard security headers on every answer. Content-Security-Policy and framing are per page
+  // (pages.ts: the embed may be framed, nothing else); resources stay loadable cross-origin,
+  // since other sites' players load our streams and playlists.
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    frameguard: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
+  // Web pages (pages.ts) — begin: OpenAPI and the no-framing default, before the routes they describe.
+  await registerDocs(app);
+  // Web pages — end
   registerRoutes(app, { config, adminToken, redis, keys, stations, chains, manager });
   registerMetrics(app, { manager, chains });
-  registerPages(app);
+  registerHls(app, { manager, stations });
+  registerListeners(app, { manager, stations });
+  registerListenFiles(app, { config, stations });
+  await app.register(websocket, { options: { maxPayload: MAX_INCOMING } });
+  registerSocket(app, sockets, stations, rateLimiter(redis, keys, config.rateLimitPerMinute));
+  // Web pages (pages.ts) — begin
+  registerPages(app, { stations, manager, embedFrameAncestors: config.embedFrameAncestors });
+  // Web pages — end
+  managers.set(app, manager);
   app.addHook('onClose', async () => {
+    sockets.close();
     manager.stop();
     sub.disconnect();
     await redis.quit().catch(() => redis.disconnect());

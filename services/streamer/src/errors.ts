@@ -17,5 +17,7 @@ export const errors = {
   badRequest: (message: string) => new ApiError(400, 'BAD_REQUEST', message),
   stationExists: (id: string) =>
     new ApiError(409, 'STATION_EXISTS', `a station with id ${JSON.stringify(id)} exists`),
+  rateLimited: (what: string, retryAfterSeconds: number) =>
+    new ApiError(429, 'RATE_LIMITED', `too many ${what} requests; retry in ${retryAfterSeconds} s`),
   notReady: (what: string) => new ApiError(503, 'NOT_READY', `${what} is not ready yet`),
 } as const;

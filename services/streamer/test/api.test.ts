@@ -163,6 +163,28 @@ test('stations are created with an owner key that controls only that station, an
   assert.equal((await mood('cafe-blue', key)).statusCode, 200);
   assert.equal((await mood('lofi', key)).statusCode, 401, 'a station key controls its own station only');
   assert.equal((await mood('cafe-blue', `${key}x`)).statusCode, 401);
+  // A token is checked without side effects.
+  const access = (id: string, token: string) =>
+    a.inject({ url: `/api/stations/${id}/access`, headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await access('cafe-blue', key)).json().role, 'owner');
+  assert.equal((await access('cafe-blue', TOKEN)).json().role, 'admin');
+  assert.equal((await access('lofi', key)).statusCode, 401);
+  // A leaked key is rotated by its owner (or the admin): the old one stops working at once.
+  const rotate = (id: string, token: string) =>
+    a.inject({
+      method: 'POST',
+      url: `/api/stations/${id}/key`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  assert.equal((await rotate('lofi', key)).statusCode, 401);
+  const rotated = await rotate('cafe-blue', key);
+  assert.equal(rotated.statusCode, 200);
+  const newKey = rotated.json().key as string;
+  assert.match(newKey, /^sk_/);
+  assert.notEqual(newKey, key);
+  assert.equal((await mood('cafe-blue', key)).statusCode, 401, 'the old key is dead');
+  assert.equal((await mood('cafe-blue', newKey)).statusCode, 200);
+  assert.equal((await rotate('cafe-blue', TOKEN)).statusCode, 200, 'the admin can rotate it too');
   const moods = (await a.inject('/api/stations/cafe-blue/moods')).json().moods as Array<{
     prompt: string;
     promptVersion: number;
@@ -170,6 +192,7 @@ test('stations are created with an owner key that controls only that station, an
   assert.deepEqual(
     moods.map((m) => [m.promptVersion, m.prompt]),
     [
+      [2, 'rainy day'],
       [1, 'rainy day'],
       [0, 'café jazz 咖啡馆'],
     ],
@@ -180,7 +203,7 @@ test('stations are created with an owner key that controls only that station, an
       await a.inject({
         method: 'DELETE',
         url: '/api/stations/cafe-blue',
-        headers: { authorization: `Bearer ${key}` },
+        headers: { authorization: `Bearer ${newKey}` },
       })
     ).statusCode,
     401,
@@ -353,4 +376,58 @@ test('a station stored before the generation parameters existed gets their defau
   const s = (await a.inject('/api/stations/lofi')).json();
   assert.deepEqual(s.params, { topK: 250, topP: 0, temperature: 1, cfgCoef: 3 });
   assert.equal(s.description, '');
+});
+
+test('control and creation are rate limited per IP, with a reason and a retry time', async (t) => {
+  lastPrefix = uniquePrefix('api');
+  const config = loadConfig({
+    REDIS_URL: redis.url,
+    ADMIN_TOKEN: TOKEN,
+    QUEUE_PREFIX: lastPrefix,
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lofi-api-')),
+    RATE_LIMIT_PER_MINUTE: '12',
+  });
+  const a = await build({ config, log: pino({ level: 'silent' }) });
+  t.after(() => a.close());
+  const put = (remoteAddress: string, authorization = `Bearer ${TOKEN}`) =>
+    a.inject({
+      method: 'PUT',
+      url: '/api/stations/lofi/mood',
+      payload: { prompt: 'slow jazz' },
+      headers: { authorization },
+      remoteAddress,
+    });
+  // Windows are whole minutes: start well inside one, so the count cannot reset mid-test.
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+  const codes: number[] = [];
+  // Wrong tokens count too: guessing keys is what the limit is for.
+  for (let i = 0; i < 14; i++)
+    codes.push((await put('10.0.0.1', i % 2 ? 'Bearer wrong' : undefined)).statusCode);
+  assert.deepEqual(
+    codes.slice(0, 12).filter((c) => c === 429),
+    [],
+    'the first twelve pass (or fail on their own merits)',
+  );
+  const limited = await put('10.0.0.1');
+  assert.equal(limited.statusCode, 429);
+  assert.equal(limited.json().error.code, 'RATE_LIMITED');
+  assert.ok(Number(limited.headers['retry-after']) >= 1);
+  assert.equal((await put('10.0.0.2')).statusCode, 200, 'another listener is not affected');
+  assert.equal(
+    (await a.inject({ url: '/api/stations/lofi', remoteAddress: '10.0.0.1' })).statusCode,
+    200,
+    'listening needs no quota',
+  );
+  const create = (i: number) =>
+    a.inject({
+      method: 'POST',
+      url: '/api/stations',
+      payload: { id: `s${i}`, name: 'S', prompt: 'x' },
+      headers: { authorization: `Bearer ${TOKEN}` },
+      remoteAddress: '10.0.0.3',
+    });
+  assert.equal((await create(1)).statusCode, 201);
+  assert.equal((await create(2)).statusCode, 201);
+  assert.equal((await create(3)).statusCode, 429, 'creation gets a sixth of the control limit');
 });

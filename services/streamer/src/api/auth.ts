@@ -13,6 +13,12 @@ function bearer(req: FastifyRequest): string | null {
 const isAdmin = (token: string, adminToken: string): boolean =>
   timingSafeEqual(digest(token), digest(adminToken)); // hashing first makes the lengths equal
 
+/** Whether the request carries the admin token. */
+export function isAdminRequest(req: FastifyRequest, adminToken: string): boolean {
+  const token = bearer(req);
+  return token !== null && isAdmin(token, adminToken);
+}
+
 /** The admin token, and nothing else. */
 export function requireAdmin(req: FastifyRequest, adminToken: string): void {
   const token = bearer(req);

@@ -12,22 +12,40 @@ export function registerMetrics(
   const registry = new Registry();
   const gauge = (name: string, help: string) =>
     new Gauge({ name, help, labelNames: ['station'], registers: [registry] });
-  const listeners = gauge('lofi_listeners', 'Open MP3 stream connections');
+  const listeners = gauge('lofi_listeners', 'Listeners: open MP3 connections plus active HLS sessions');
+  const mp3Listeners = gauge('lofi_listeners_mp3', 'Open MP3 stream connections');
+  const hlsListeners = gauge(
+    'lofi_listeners_hls',
+    'Active HLS sessions (a request within two target durations)',
+  );
+  const peak = gauge('lofi_listeners_peak', 'Highest listener total since the station started');
   const dropped = gauge('lofi_listeners_dropped_total', 'Listeners dropped for falling too far behind');
   const underruns = gauge('lofi_underruns_total', 'Times the playout bridged a late segment');
   const streamed = gauge('lofi_stream_seconds_total', 'Seconds of audio the playout has rendered');
-  const restarts = gauge('lofi_encoder_restarts_total', 'MP3 encoder restarts');
+  const restarts = new Gauge({
+    name: 'lofi_encoder_restarts_total',
+    help: 'Encoder restarts (output: mp3 or hls)',
+    labelNames: ['station', 'output'],
+    registers: [registry],
+  });
+  const hlsSegments = gauge('lofi_hls_segments', 'HLS segments in the live playlist');
   const buffered = gauge('lofi_buffered_seconds', 'Generated audio ahead of the playhead');
   const rtf = gauge('lofi_generation_realtime_factor', 'Seconds of audio generated per second of compute');
 
   app.get('/metrics', async (_req, reply) => {
     for (const rt of d.manager.all()) {
       const station = rt.id;
-      listeners.set({ station }, rt.icy.count);
+      const counts = rt.outputs.listeners.sample();
+      listeners.set({ station }, counts.total);
+      mp3Listeners.set({ station }, counts.mp3);
+      hlsListeners.set({ station }, counts.hls);
+      peak.set({ station }, counts.peak);
+      hlsSegments.set({ station }, rt.outputs.hls.window().length);
       dropped.set({ station }, rt.icy.dropped);
       underruns.set({ station }, rt.playout.underruns);
       streamed.set({ station }, rt.playout.streamSeconds);
-      restarts.set({ station }, rt.mp3.restarts);
+      restarts.set({ station, output: 'mp3' }, rt.outputs.mp3.restarts);
+      restarts.set({ station, output: 'hls' }, rt.outputs.hls.restarts);
       const chain = await d.chains.read(station);
       buffered.set({ station }, chain.bufferedSeconds);
       if (chain.generationRealtimeFactor !== null) rtf.set({ station }, chain.generationRealtimeFactor);

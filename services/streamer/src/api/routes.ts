@@ -8,12 +8,13 @@ import {
   type StationPatch,
   type StationRepo,
 } from '@lofi/redis';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
 import type { StationManager } from '../station-manager.ts';
-import { requireAdmin, requireStationControl } from './auth.ts';
+import { isAdminRequest, requireAdmin, requireStationControl } from './auth.ts';
 import { cleanPrompt, cleanText } from './prompt.ts';
+import { type Bucket, rateLimiter } from './rate-limit.ts';
 import { registerStream } from './stream.ts';
 
 export interface RouteDeps {
@@ -84,6 +85,10 @@ const idParams = {
 } as const;
 
 export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
+  const limiter = rateLimiter(d.redis, d.keys, d.config.rateLimitPerMinute);
+  // Counted before parsing and auth: a flood of bad bodies or wrong tokens is limited too.
+  const limit = (bucket: Bucket) => async (req: FastifyRequest, reply: FastifyReply) =>
+    limiter.take(bucket, req, reply);
   const load = async (id: string): Promise<Station> => {
     const s = await d.stations.get(id);
     if (!s) throw errors.stationNotFound(id);
@@ -111,7 +116,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       generationRealtimeFactor: chain.generationRealtimeFactor,
       // The station's own backend keeps failing and the procedural fallback is playing.
       fallback: chain.fallbackUntilMs > Date.now(),
-      listeners: rt?.icy.count ?? 0,
+      listeners: rt?.outputs.listeners.sample().total ?? 0,
       underruns: rt?.playout.underruns ?? 0,
       nowPlaying: rt?.playout.nowPlaying ?? null,
       streamUrl: `/stations/${s.id}/stream.mp3`,
@@ -155,6 +160,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.put<{ Params: { id: string }; Body: { prompt?: string; preset?: string } }>(
     '/api/stations/:id/mood',
     {
+      onRequest: limit('control'),
       bodyLimit: 8 * 1024,
       schema: {
         params: idParams,
@@ -194,6 +200,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.post<{ Body: StationPatch & { id: string; name: string; prompt?: string; preset?: string } }>(
     '/api/stations',
     {
+      onRequest: limit('create'),
       bodyLimit: 8 * 1024,
       schema: {
         body: {
@@ -234,6 +241,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.patch<{ Params: { id: string }; Body: StationPatch }>(
     '/api/stations/:id',
     {
+      onRequest: limit('control'),
       bodyLimit: 8 * 1024,
       schema: {
         params: idParams,
@@ -257,9 +265,33 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     },
   );
 
+  app.post<{ Params: { id: string } }>(
+    '/api/stations/:id/key',
+    { onRequest: limit('control'), schema: { params: idParams } },
+    async (req) => {
+      await load(req.params.id);
+      await requireStationControl(req, d.adminToken, d.stations, req.params.id);
+      const key = await d.stations.rotateKey(req.params.id);
+      if (!key) throw errors.stationNotFound(req.params.id);
+      req.log.info({ stationId: req.params.id }, 'owner key rotated');
+      return { stationId: req.params.id, key };
+    },
+  );
+
+  // Checks a token without side effects (the console's sign-in): 200 with the role, or 401.
+  app.get<{ Params: { id: string } }>(
+    '/api/stations/:id/access',
+    { onRequest: limit('control'), schema: { params: idParams } },
+    async (req) => {
+      await load(req.params.id);
+      await requireStationControl(req, d.adminToken, d.stations, req.params.id);
+      return { stationId: req.params.id, role: isAdminRequest(req, d.adminToken) ? 'admin' : 'owner' };
+    },
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/api/stations/:id',
-    { schema: { params: idParams } },
+    { onRequest: limit('control'), schema: { params: idParams } },
     async (req, reply) => {
       requireAdmin(req, d.adminToken);
       await load(req.params.id);
