@@ -248,7 +248,11 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
       );
       const gap = (Date.now() - killed) / 1000 - 3;
       const seqAfter = await np();
-      assert.ok(seqAfter >= seqBefore, 'the playout resumes at the playhead, not at the start');
+      // The playhead is saved every second, so the new process may start in the segment before.
+      assert.ok(
+        seqAfter >= seqBefore - 1,
+        `the playout resumes at the playhead (${seqBefore} -> ${seqAfter})`,
+      );
       return `listener reconnected, audio back about ${gap.toFixed(1)} s after the kill; playout resumed at seq ${seqAfter} (was ${seqBefore})`;
     },
     // A dead HTTP server cannot send MP3: its listeners reconnect. The stall is the restart time.

@@ -24,18 +24,32 @@ interface InfoLog {
   info(obj: object, msg: string): void;
 }
 
-/** On the first SIGINT or SIGTERM: log, run `close`, exit 0 (1 if closing failed). */
+/** Longest a graceful close may take: closing waits on Redis, which may be the thing that is gone. */
+export const SHUTDOWN_GRACE_MS = 8000;
+
+/**
+ * On the first SIGINT or SIGTERM: log, run `close`, exit 0 (1 if closing failed, 1 as well if it
+ * has not finished within SHUTDOWN_GRACE_MS, so a process never outlives its supervisor's stop).
+ */
 export function onShutdown(log: InfoLog, what: string, close: () => Promise<void>): void {
   let closing = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (closing) return;
-      closing = true;
-      log.info({ signal }, what);
-      close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, what);
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
+  // A supervisor killed with SIGKILL cannot stop its children: they notice they were re-parented
+  // and stop themselves, instead of running on as orphans.
+  const parent = process.ppid;
+  if (parent > 1) {
+    setInterval(() => {
+      if (process.ppid !== parent) shutdown('parent exited');
+    }, 2000).unref();
   }
 }

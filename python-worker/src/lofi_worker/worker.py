@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 from typing import Any
 
@@ -71,6 +72,21 @@ def _get(data: Any, key: str) -> Any:
     return data.get(key) if isinstance(data, dict) else None
 
 
+CLOSE_TIMEOUT_S = 30.0
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A supervisor killed with SIGKILL cannot stop its workers: they notice the re-parenting."""
+    parent = os.getppid()
+    if parent <= 1:
+        return
+    while not stop.is_set():
+        await asyncio.sleep(2)
+        if os.getppid() != parent:
+            log.warning("supervisor gone; stopping")
+            stop.set()
+
+
 async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -90,10 +106,16 @@ async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
         extra={"queue": cfg.queue_name, "prefix": cfg.queue_prefix, "concurrency": cfg.concurrency},
     )
     stopped = asyncio.ensure_future(stop.wait())
+    orphan_watch = asyncio.ensure_future(_stop_when_orphaned(stop))
     await asyncio.wait({runner, stopped}, return_when=asyncio.FIRST_COMPLETED)
     log.info("worker stopping: finishing the job in hand")
-    # close() stops fetching, waits for active jobs to complete, then closes connections.
-    await worker.close()
+    orphan_watch.cancel()
+    # close() stops fetching, waits for active jobs to complete, then closes connections. With
+    # Redis gone it would wait for ever: the job in hand is re-run elsewhere (stalled) anyway.
+    try:
+        await asyncio.wait_for(worker.close(), timeout=CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("worker close timed out; leaving the job to the stalled check")
     stopped.cancel()
     try:
         await asyncio.wait_for(runner, timeout=15)

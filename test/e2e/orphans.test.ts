@@ -1,0 +1,48 @@
+// A supervisor killed with SIGKILL cannot stop its children; they notice they were re-parented
+// and stop themselves, so no service runs on as an orphan (Redis is stopped by the test).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { waitFor } from '../helpers/stack.ts';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('services stop by themselves when their supervisor is killed', { timeout: 180_000 }, async (t) => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, '../helpers/stack-child.ts')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const pids = await waitFor(
+    'the stack to start',
+    async () => {
+      const line = out.split('\n').find((l) => l.startsWith('PIDS '));
+      return line ? (JSON.parse(line.slice(5)) as Record<string, number>) : null;
+    },
+    120_000,
+  );
+  const { redis, ...services } = pids;
+  t.after(() => {
+    for (const pid of [redis, ...Object.values(services)])
+      if (pid && alive(pid)) process.kill(-pid, 'SIGKILL');
+  });
+  child.kill('SIGKILL');
+  await waitFor(
+    'the scheduler, worker and streamer to stop',
+    async () => Object.values(services).every((pid) => !alive(pid)),
+    30_000,
+  );
+  assert.ok(Object.keys(services).length >= 3, JSON.stringify(pids));
+});
