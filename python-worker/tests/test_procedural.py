@@ -166,3 +166,24 @@ def test_prompt_drift_changes_the_body_and_keeps_the_head() -> None:
     # Same drift, same samples.
     again = _drifted(prev, {"prompt": "x", "energy": 0.85, "emphasis": "drums", "section": "lift"})
     assert np.array_equal(again.audio, lift.audio)
+
+
+def test_cafe_words_bring_the_room_in() -> None:
+    assert parse_mood("jazz for a coffee shop").cafe > 0.3
+    assert parse_mood("咖啡馆 爵士").cafe > 0.3
+    assert parse_mood("rainy day").cafe == 0.0
+    # The murmur is heard: the same music with and without the room differs, repeatably.
+    from lofi_worker.backends.procedural.clock import Timeline
+    from lofi_worker.backends.procedural.texture import add_texture
+
+    tl = Timeline.build(SR, 80.0, 0.0, 10 * SR, 4 * SR)
+    quiet = np.zeros((2, tl.total), dtype=np.float32)
+    room = np.zeros((2, tl.total), dtype=np.float32)
+    again = np.zeros((2, tl.total), dtype=np.float32)
+    add_texture(quiet, tl, 3, 0.0, 0.0, 0.0, 0.0)
+    add_texture(room, tl, 3, 0.0, 0.0, 0.0, 0.6)
+    add_texture(again, tl, 3, 0.0, 0.0, 0.0, 0.6)
+    assert not quiet.any()
+    level = 20 * np.log10(float(np.sqrt(np.mean(room**2))))
+    assert -60 < level < -30, level  # in the background, under the music
+    assert np.array_equal(room, again)

@@ -1,6 +1,6 @@
 // The private Redis of `npm start` (and of the tests): AOF on, so stations and the job chain survive
 // a restart; bound to loopback; its files in DATA_DIR/redis.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { ChildSpec } from './child.ts';
@@ -37,10 +37,42 @@ export function redisSpec(dataDir: string, port: number, persist: boolean): Chil
       'noeviction',
       '--loglevel',
       'warning',
+      '--pidfile',
+      pidFile(dataDir),
     ],
     env: process.env,
     cwd: dir,
   };
+}
+
+const pidFile = (dataDir: string): string => path.join(dataDir, 'redis', 'redis.pid');
+
+/**
+ * Stops a Redis left running on this DATA_DIR by a supervisor that was killed (SIGKILL leaves no
+ * chance to stop it): two servers must never share one AOF. SIGTERM lets it flush the AOF first.
+ */
+export async function stopStaleRedis(dataDir: string, timeoutMs = 10_000): Promise<number | null> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(dataDir), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) return null;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) return null;
+  } catch {
+    return null; // no pid file, or no such process
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
+  return pid;
 }
 
 /** True when nothing listens on host:port yet. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type Config, ConfigError, loadConfig } from '@lofi/config';
 import type { Logger } from 'pino';
 import { SupervisedChild } from './child.ts';
-import { freePort, portIsFree, redisSpec, waitForPort } from './redis.ts';
+import { freePort, portIsFree, redisSpec, stopStaleRedis, waitForPort } from './redis.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX = ['--import', 'tsx'];
@@ -49,6 +49,8 @@ export async function startStack({ env = process.env, log, persist = true }: Sta
 
   let redisUrl = config.redisUrl;
   if (!redisUrl) {
+    const stale = await stopStaleRedis(config.dataDir);
+    if (stale) log.warn({ pid: stale }, 'stopped a Redis left running on this DATA_DIR by an earlier run');
     const port = await freePort();
     add(new SupervisedChild(redisSpec(config.dataDir, port, persist), log));
     await waitForPort(port);

@@ -2,8 +2,11 @@
 // and stop themselves, so no service runs on as an orphan (Redis is stopped by the test).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { stopStaleRedis } from '../../scripts/supervisor/redis.ts';
 import { waitFor } from '../helpers/stack.ts';
 
 const alive = (pid: number): boolean => {
@@ -16,12 +19,11 @@ const alive = (pid: number): boolean => {
 };
 
 test('services stop by themselves when their supervisor is killed', { timeout: 180_000 }, async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lofi-orphans-'));
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(import.meta.dirname, '../helpers/stack-child.ts')],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATA_DIR: dataDir } },
   );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -45,4 +47,8 @@ test('services stop by themselves when their supervisor is killed', { timeout: 1
     30_000,
   );
   assert.ok(Object.keys(services).length >= 3, JSON.stringify(pids));
+  // Redis cannot watch its parent: the next start on the same DATA_DIR stops it before its own.
+  assert.ok(redis && alive(redis), 'the orphaned Redis is still there');
+  assert.equal(await stopStaleRedis(dataDir), redis);
+  assert.equal(alive(redis), false);
 });

@@ -2,7 +2,8 @@
 // test kills this process with SIGKILL and checks that the stack's processes stop by themselves.
 import { testStack, waitFor } from './stack.ts';
 
-const stack = await testStack();
+// DATA_DIR from the environment, so the test can find this stack's Redis afterwards.
+const stack = await testStack(process.env.DATA_DIR ? { DATA_DIR: process.env.DATA_DIR } : {});
 await waitFor(
   'the stack to play',
   async () => (await fetch(`${stack.baseUrl}/healthz`)).status === 200,

@@ -33,6 +33,7 @@ class Mood:
     crackle: float
     hiss: float
     rain: float
+    cafe: float
     wow: float
     tone: float
     reverb: float
@@ -45,6 +46,11 @@ class Mood:
         params = asdict(self)
         params.pop("title")
         params.pop("words")
+        # Parameters added later count only when used, so a station's music (and its place in
+        # the chain) is unchanged by an upgrade that adds them.
+        for added in ("cafe",):
+            if not params[added]:
+                params.pop(added)
         blob = json.dumps(params, sort_keys=True, separators=(",", ":"))
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

@@ -85,7 +85,7 @@ def render(
     np.tanh(music, out=music)
     music *= np.float32(1 / np.tanh(1.4))
     music = tape_tone(music, mood.tone, sr)
-    add_texture(music, tl, texture_seed, mood.hiss, mood.crackle, mood.rain)
+    add_texture(music, tl, texture_seed, mood.hiss, mood.crackle, mood.rain, mood.cafe)
     return music
 
 

@@ -1,4 +1,4 @@
-"""Tape and vinyl texture: hiss, crackle, rain, wow and flutter.
+"""Tape and vinyl texture: hiss, crackle, rain, café murmur, wow and flutter.
 
 All of it is keyed to the global sample counter (table offsets drawn per block index), so texture
 is as repeatable as the notes: the head overlap hears the same crackle as the tail it replaces.
@@ -16,7 +16,8 @@ from lofi_worker.backends.procedural.clock import Timeline, control_curve
 NOISE_BLOCK = 1 << 15
 TABLE = 1 << 18  # ~5.5 s of pre-filtered noise per kind, read at a random offset per block
 CLICK_TABLE = 1 << 20  # ~22 s of clicks: a pop recurs in a block with chance 1/32 only
-TAG_HISS, TAG_RAIN = 31, 33
+TAG_HISS, TAG_RAIN, TAG_CAFE = 31, 33, 35
+CAFE_TALKERS = 7
 
 
 def _blocks(tl: Timeline) -> list[tuple[int, int]]:
@@ -132,10 +133,55 @@ def _texture_table(sr: int, hiss: float, crackle: float, drops: float) -> np.nda
     return table
 
 
+@lru_cache(maxsize=4)
+def _cafe_table(sr: int) -> np.ndarray:
+    """A café room, made once: several talkers (speech-band noise with syllable-rate and phrase
+    envelopes, each at its own place in the stereo field) and the odd cup or spoon clink (a
+    short ringing partial). Built circularly over CLICK_TABLE samples so it loops seamlessly."""
+    rng = np.random.default_rng(4242)
+    n = CLICK_TABLE
+    table = np.zeros((2, n), dtype=np.float64)
+    for _ in range(CAFE_TALKERS):
+        noise = rng.standard_normal(n)
+        spec = fft.rfft(noise)
+        f = fft.rfftfreq(n, 1 / sr)
+        low, high = rng.uniform(180, 320), rng.uniform(1600, 2600)
+        spec *= (f > low) & (f < high)
+        voice = fft.irfft(spec, n)
+        # Syllables (4-6 Hz) inside phrases (a few seconds on, a few off): integer cycles per
+        # table length keep the envelopes periodic, so the loop has no seam.
+        syl = round(rng.uniform(4.0, 6.0) * n / sr)
+        phr = round(rng.uniform(0.15, 0.35) * n / sr)
+        env = (0.55 + 0.45 * np.sin(2 * np.pi * syl * np.arange(n) / n + rng.uniform(0, 6.3))) ** 2
+        env *= np.clip(1.2 * np.sin(2 * np.pi * phr * np.arange(n) / n + rng.uniform(0, 6.3)), 0, 1)
+        pan = rng.uniform(0.2, 0.8)
+        table[0] += voice * env * np.sqrt(1 - pan)
+        table[1] += voice * env * np.sqrt(pan)
+    table /= np.max(np.abs(table)) + 1e-9
+    for _ in range(rng.poisson(0.35 * n / sr)):
+        at, freq = int(rng.integers(0, n)), rng.uniform(2500, 5200)
+        length = int(0.12 * sr)
+        k = np.arange(length)
+        ring = np.sin(2 * np.pi * freq * k / sr) * np.exp(-k / (0.025 * sr)) * rng.uniform(0.3, 0.8)
+        pan = rng.uniform(0.2, 0.8)
+        idx = (at + k) % n
+        table[0, idx] += ring * np.sqrt(1 - pan)
+        table[1, idx] += ring * np.sqrt(pan)
+    out = np.ascontiguousarray(table, dtype=np.float32)
+    out.setflags(write=False)
+    return out
+
+
 def add_texture(
-    out: np.ndarray, tl: Timeline, seed: int, hiss: float, crackle: float, rain: float
+    out: np.ndarray,
+    tl: Timeline,
+    seed: int,
+    hiss: float,
+    crackle: float,
+    rain: float,
+    cafe: float = 0.0,
 ) -> None:
-    """Adds hiss, vinyl crackle and rain to the stereo buffer `out` in place."""
+    """Adds hiss, vinyl crackle, rain and café ambience to the stereo buffer `out` in place."""
     if hiss > 0 or crackle > 0 or rain > 0:
         table = _texture_table(tl.sr, hiss, crackle, rain)
         _add_blocks(out, tl, table, seed, TAG_HISS, 1.0)
@@ -148,6 +194,8 @@ def add_texture(
             ),
         )
         _add_blocks(out, tl, _noise_table(tl.sr, "rain"), seed, TAG_RAIN, 0.035 * rain, swell)
+    if cafe > 0:
+        _add_blocks(out, tl, _cafe_table(tl.sr), seed, TAG_CAFE, 0.03 * cafe)
 
 
 @lru_cache(maxsize=4)
