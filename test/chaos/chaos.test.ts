@@ -231,6 +231,14 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
       const np = async () =>
         ((await (await fetch(`${base}/api/stations/lofi/now-playing`)).json()) as { seq: number }).seq;
       const seqBefore = await np();
+      const playlist = `${base}/stations/lofi/hls/live.m3u8?sid=chaos-hls-listener`;
+      const hlsSeqs = async () => {
+        const text = await (await fetch(playlist)).text();
+        const first = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1]);
+        const count = text.split('\n').filter((l) => l.startsWith('#EXTINF')).length;
+        return { first, last: first + count - 1, discontinuity: text.includes('#EXT-X-DISCONTINUITY\n') };
+      };
+      const hlsBefore = await hlsSeqs();
       child('streamer').kill('SIGKILL');
       const killed = Date.now();
       await waitFor(
@@ -253,7 +261,15 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
         seqAfter >= seqBefore - 1,
         `the playout resumes at the playhead (${seqBefore} -> ${seqAfter})`,
       );
-      return `listener reconnected, audio back about ${gap.toFixed(1)} s after the kill; playout resumed at seq ${seqAfter} (was ${seqBefore})`;
+      // HLS: the restarted streamer lists the old window and numbers on after it.
+      await waitFor('a new HLS segment', async () => (await hlsSeqs()).last > hlsBefore.last, 30_000, 500);
+      const hlsAfter = await hlsSeqs();
+      assert.ok(
+        hlsAfter.first <= hlsBefore.last + 1,
+        `HLS timeline ${JSON.stringify({ hlsBefore, hlsAfter })}`,
+      );
+      assert.ok(hlsAfter.discontinuity, 'the new encoder is announced with a discontinuity');
+      return `MP3 listener reconnected, audio back about ${gap.toFixed(1)} s after the kill; playout resumed at seq ${seqAfter} (was ${seqBefore}); HLS playlist ${hlsBefore.first}-${hlsBefore.last} continued as ${hlsAfter.first}-${hlsAfter.last}, no gap`;
     },
     // A dead HTTP server cannot send MP3: its listeners reconnect. The stall is the restart time.
     { stallSeconds: 15, listenersLost: 1 },

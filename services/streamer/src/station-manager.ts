@@ -1,4 +1,6 @@
 // Runs one playout and its outputs (MP3/ICY, HLS, listeners) per station, kept in step with Redis.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '@lofi/config';
 import type { PlayheadStore, SegmentIndex, StationRepo } from '@lofi/redis';
 import type { LocalSegmentStore } from '@lofi/store';
@@ -32,6 +34,9 @@ export interface ManagerDeps {
   /** HLS segment target duration; 6 s unless a test shortens it. */
   hlsTargetSeconds?: number;
 }
+
+/** The station's HLS window on disk; the id is a checked slug (STATION_ID_PATTERN). */
+const hlsDirOf = (dataDir: string, id: string): string => path.join(dataDir, 'hls', id);
 
 export class StationManager {
   private readonly runtimes = new Map<string, StationRuntime>();
@@ -84,6 +89,7 @@ export class StationManager {
       this.runtimes.delete(id);
       this.halt(rt);
       await this.d.store.removeStation(id);
+      rmSync(hlsDirOf(this.d.config.dataDir, id), { recursive: true, force: true });
       this.d.log.info({ stationId: id }, 'station playout stopped');
     }
   }
@@ -108,6 +114,7 @@ export class StationManager {
       channels: 2,
       mp3Kbps: MP3_BITRATE_KBPS,
       hlsTargetSeconds: this.d.hlsTargetSeconds,
+      hlsDir: hlsDirOf(this.d.config.dataDir, id),
       clock: (frame) => playout.frameTimeMs(frame),
       nowPlaying: () => playout.nowPlaying,
       onMp3Frame: (f) => icecast?.frame(f),

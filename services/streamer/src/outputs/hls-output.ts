@@ -6,6 +6,7 @@ import type { SegmentResult } from '@lofi/contracts';
 import type { Logger } from 'pino';
 import type { PcmSink } from '../playout/station-playout.ts';
 import { AAC_ENCODER_DELAY, spawnAacTsEncoder } from './aac-ts-encoder.ts';
+import { HlsPersistence } from './hls-persist.ts';
 import type { HlsSegment } from './hls-playlist.ts';
 import { SegmentMarks } from './marks.ts';
 import { packetPid, patPmtPid, pesStartPts, ptsSeconds, TsPacketizer } from './mpegts.ts';
@@ -30,6 +31,8 @@ export interface HlsOutputOptions {
   bitrateKbps?: number;
   /** The first media sequence number (default: seconds since the epoch, see below). */
   firstSequence?: number;
+  /** Where the window is kept for a restart of the streamer (none: memory only). */
+  persistDir?: string;
 }
 
 export class HlsOutput implements PcmSink {
@@ -54,6 +57,7 @@ export class HlsOutput implements PcmSink {
   /** Where a run of PSI packets began after the last audio packet: the clean place to cut. */
   private psiRunAt: number | null = null;
   onSegment: ((s: HlsSegment) => void) | null = null;
+  private readonly persist: HlsPersistence | null;
 
   constructor(private readonly o: HlsOutputOptions) {
     this.targetSeconds = o.targetSeconds ?? HLS_TARGET_SECONDS;
@@ -62,6 +66,18 @@ export class HlsOutput implements PcmSink {
     // Seconds since the epoch: segments are longer than a second, so a restarted streamer starts
     // above any number the previous process used and clients never see a number reused.
     this.nextSeq = o.firstSequence ?? Math.floor(Date.now() / 1000);
+    this.persist = o.persistDir ? new HlsPersistence(o.persistDir, o.log) : null;
+    const saved = this.persist?.load() ?? [];
+    const last = saved.at(-1);
+    if (last) {
+      // A restarted streamer: the old window stays, numbering goes on after a discontinuity.
+      this.kept.push(...saved);
+      this.nextSeq = last.seq + 1;
+      this.discontinuities = last.discontinuities;
+      this.discontinuityPending = true;
+      o.log.info({ resumedSegments: saved.length, nextSeq: this.nextSeq }, 'HLS window resumed');
+    }
+    this.persist?.sweep(saved);
     this.encoder = new SupervisedEncoder({
       name: 'hls',
       channels: o.channels,
@@ -173,7 +189,8 @@ export class HlsOutput implements PcmSink {
       title: this.marks.at(startFrame)?.title ?? null,
     };
     this.kept.push(seg);
-    if (this.kept.length > this.windowSegments + EXTRA_KEPT) this.kept.shift();
+    const dropped = this.kept.length > this.windowSegments + EXTRA_KEPT ? this.kept.splice(0, 1) : [];
+    this.persist?.save(seg, this.kept, dropped);
     this.onSegment?.(seg);
   }
 }

@@ -18,6 +18,8 @@ export interface StationOutputsOptions {
   mp3Kbps: number;
   /** HLS segment target duration (6 s; tests shorten it). */
   hlsTargetSeconds?: number;
+  /** Where the HLS window is kept so a restarted streamer continues the playlist. */
+  hlsDir?: string;
   /** Stream clock: wall time (ms) at which stream frame `frame` is on air. */
   clock: (frame: number) => number;
   /** The playout's now-playing, read once the playout has recorded a mark. */
@@ -44,6 +46,7 @@ export class StationOutputs implements PcmSink {
       sampleRate: o.sampleRate,
       channels: o.channels,
       targetSeconds: o.hlsTargetSeconds,
+      persistDir: o.hlsDir,
       clock: o.clock,
       log: o.log,
     });
