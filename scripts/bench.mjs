@@ -53,6 +53,10 @@ const fanRows = [
   ],
 ];
 // Fan-out — end
+process.stderr.write('[bench] seams over 100 crossfades of real segments…\n');
+const seams = json(process.execPath, ['--import', 'tsx', 'bench/seams.ts', '100']);
+process.stderr.write('[bench] start-up (npm start to first audio, 3 runs)…\n');
+const startup = json(process.execPath, ['--import', 'tsx', 'bench/startup.ts', '3']);
 
 const rows = [
   [
@@ -86,6 +90,24 @@ const rows = [
     'node --import tsx bench/playout.ts',
   ],
   ...fanRows,
+  [
+    `Seams: worst sample step in the crossfade vs anywhere else (${seams.seams} seams of real segments)`,
+    `${seams.stepRatio.toFixed(2)}× the worst elsewhere; p99 ${seams.stepSeamP99Ratio.toFixed(2)}×`,
+    'the same stream outside the crossfades (1×: a seam is like any other moment)',
+    'node --import tsx bench/seams.ts 100',
+  ],
+  [
+    'Seams: worst spectral jump (flux between 43 ms frames) in the crossfade vs anywhere else',
+    `${seams.fluxRatio.toFixed(2)}× the worst elsewhere; p99 ${seams.fluxSeamP99Ratio.toFixed(2)}×`,
+    'the same stream outside the crossfades',
+    'node --import tsx bench/seams.ts 100',
+  ],
+  [
+    'Start-up: `npm start` (installed) to the first audio byte at a listener, fresh DATA_DIR',
+    `median ${startup.firstAudioSeconds.toFixed(1)} s (HTTP up at ${startup.httpSeconds.toFixed(1)} s), ${startup.runs} runs`,
+    'one segment of music is 8 s',
+    'node --import tsx bench/startup.ts 3',
+  ],
 ];
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;

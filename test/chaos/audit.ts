@@ -15,7 +15,25 @@ export interface JobAudit {
   failedReasons: string[];
 }
 
+/**
+ * The audit, taken twice when the first look finds a completed job without its segment: the
+ * scheduler records a finished job's segment on its next pass (a quarter of a second later).
+ */
 export async function auditJobs(
+  stationId: string,
+  redisUrl: string,
+  prefix: string,
+  index: SegmentIndex,
+  chains: ChainStore,
+): Promise<JobAudit> {
+  const first = await auditOnce(stationId, redisUrl, prefix, index, chains);
+  if (first.lost.length === 0) return first;
+  await new Promise((r) => setTimeout(r, 2000));
+  const again = await auditOnce(stationId, redisUrl, prefix, index, chains);
+  return { ...again, lost: again.lost.filter((seq) => first.lost.includes(seq)) };
+}
+
+async function auditOnce(
   stationId: string,
   redisUrl: string,
   prefix: string,

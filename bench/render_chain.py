@@ -1,0 +1,54 @@
+"""Renders a chain of N procedural segments the way the queue does (each continuing the last at
+its end minus the overlap, through process_job: mastering and the quality gate included) into
+OUT_DIR, and prints the results as one JSON line. Used by bench/seams.ts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lofi_worker.config import DEFAULT_SCHEMA
+from lofi_worker.contract import load_contract
+from lofi_worker.job import process_job
+from lofi_worker.store import SegmentStore
+
+PROMPT = "rainy-day slow jazz with soft piano"
+
+
+def main() -> None:
+    n, out = int(sys.argv[1]), Path(sys.argv[2])
+    store = SegmentStore(out)
+    contract = load_contract(DEFAULT_SCHEMA)
+    results: list[dict[str, Any]] = []
+    prev: dict[str, Any] | None = None
+    for seq in range(n):
+        job = {
+            "stationId": "bench",
+            "seq": seq,
+            "promptVersion": 0,
+            "prompt": PROMPT,
+            "backend": "procedural",
+            "seed": 1000 + seq,
+            "durationSeconds": 8,
+            "overlapSeconds": 1.5,
+            "sampleRate": 48000,
+            "channels": 2,
+            "audioKey": f"stations/bench/segments/{seq:08d}-v0.flac",
+            "continueFrom": None
+            if prev is None
+            else {
+                "seq": prev["seq"],
+                "audioKey": prev["audioKey"],
+                "atSeconds": prev["durationSeconds"] - 1.5,
+                "state": prev["state"],
+            },
+        }
+        prev = process_job(job, store=store, contract=contract)
+        results.append(prev)
+    print(json.dumps({"dir": str(out), "segments": results}))
+
+
+if __name__ == "__main__":
+    main()
