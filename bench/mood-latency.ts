@@ -9,6 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { freePort } from '../scripts/supervisor/redis.ts';
 import { startStack } from '../scripts/supervisor/stack.ts';
+import { IcyDemuxer } from '../test/helpers/icy-demux.ts';
 
 const CHANGES = Number(process.argv[2] ?? 20);
 const MOODS = ['rainy-day slow jazz with soft piano', 'sunny afternoon guitar, upbeat'];
@@ -17,37 +18,8 @@ const MOODS = ['rainy-day slow jazz with soft piano', 'sunny afternoon guitar, u
 function listen(url: string, onTitle: (title: string, at: number) => void): () => void {
   const req = http.get(url, { headers: { 'icy-metadata': '1' } }, (res) => {
     const metaint = Number(res.headers['icy-metaint']);
-    let audioLeft = metaint;
-    let metaLeft = -1;
-    let meta: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => {
-      let i = 0;
-      while (i < chunk.length) {
-        if (audioLeft > 0) {
-          const n = Math.min(audioLeft, chunk.length - i);
-          audioLeft -= n;
-          i += n;
-        } else if (metaLeft < 0) {
-          metaLeft = (chunk[i++] ?? 0) * 16;
-          meta = [];
-          if (metaLeft === 0) {
-            metaLeft = -1;
-            audioLeft = metaint;
-          }
-        } else {
-          const n = Math.min(metaLeft, chunk.length - i);
-          meta.push(chunk.subarray(i, i + n));
-          metaLeft -= n;
-          i += n;
-          if (metaLeft === 0) {
-            const m = /StreamTitle='(.*?)';/.exec(Buffer.concat(meta).toString('utf8'));
-            if (m?.[1]) onTitle(m[1], Date.now());
-            metaLeft = -1;
-            audioLeft = metaint;
-          }
-        }
-      }
-    });
+    const demux = new IcyDemuxer(metaint, { title: (title) => title && onTitle(title, Date.now()) });
+    res.on('data', (chunk: Buffer) => demux.push(chunk));
   });
   return () => req.destroy();
 }

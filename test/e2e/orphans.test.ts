@@ -7,16 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { stopStaleRedis } from '../../scripts/supervisor/redis.ts';
-import { waitFor } from '../helpers/stack.ts';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, waitFor } from '../helpers/stack.ts';
 
 test('services stop by themselves when their supervisor is killed', { timeout: 180_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lofi-orphans-'));

@@ -7,7 +7,7 @@ import { segmentQueue, segmentQueueEvents } from '@lofi/redis';
 import { cleanupStack } from '../helpers/cleanup.ts';
 import { icyTitle } from '../helpers/icy.ts';
 import { record } from '../helpers/recorder.ts';
-import { testStack, waitFor } from '../helpers/stack.ts';
+import { alive, testStack, waitFor } from '../helpers/stack.ts';
 
 interface StationView {
   promptVersion: number;
@@ -15,15 +15,6 @@ interface StationView {
   underruns: number;
   nowPlaying: { seq: number; title: string; promptVersion: number; prompt: string } | null;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('one command plays, survives a killed worker, changes mood, and stops cleanly', {
   timeout: 300_000,

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { test } from 'node:test';
 import pino from 'pino';
 import { cleanupStack } from '../../../test/helpers/cleanup.ts';
+import { IcyDemuxer } from '../../../test/helpers/icy-demux.ts';
 import { startRedis } from '../../../test/helpers/redis-server.ts';
 import { toneStreamer, toneTitle } from '../../../test/helpers/tone-station.ts';
 import { ICY_METAINT } from '../src/outputs/icy.ts';
@@ -31,43 +32,14 @@ function captureIcy(url: string, seconds: number): Promise<IcyCapture> {
   return new Promise((resolve, reject) => {
     const audio: Buffer[] = [];
     const blocks: IcyCapture['blocks'] = [];
-    let audioBytes = 0;
     const req = http.get(url, { headers: { 'icy-metadata': '1' } }, (res) => {
       const metaint = Number(res.headers['icy-metaint']);
       if (metaint !== ICY_METAINT) return reject(new Error(`icy-metaint ${res.headers['icy-metaint']}`));
-      let untilMeta = metaint;
-      let metaLeft = -1;
-      let meta: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => {
-        let i = 0;
-        while (i < chunk.length) {
-          if (untilMeta > 0) {
-            const n = Math.min(untilMeta, chunk.length - i);
-            audio.push(chunk.subarray(i, i + n));
-            audioBytes += n;
-            untilMeta -= n;
-            i += n;
-          } else if (metaLeft < 0) {
-            metaLeft = (chunk[i++] ?? 0) * 16;
-            meta = [];
-            if (metaLeft === 0) {
-              metaLeft = -1;
-              untilMeta = metaint;
-            }
-          } else {
-            const n = Math.min(metaLeft, chunk.length - i);
-            meta.push(chunk.subarray(i, i + n));
-            metaLeft -= n;
-            i += n;
-            if (metaLeft === 0) {
-              const m = /StreamTitle='(.*?)';/.exec(Buffer.concat(meta).toString('utf8'));
-              blocks.push({ title: m?.[1] ?? '', at: audioBytes });
-              metaLeft = -1;
-              untilMeta = metaint;
-            }
-          }
-        }
+      const demux = new IcyDemuxer(metaint, {
+        audio: (bytes) => audio.push(bytes),
+        title: (title, at) => blocks.push({ title, at }),
       });
+      res.on('data', (chunk: Buffer) => demux.push(chunk));
       res.on('error', reject);
       setTimeout(() => {
         req.destroy();
