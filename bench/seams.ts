@@ -110,8 +110,12 @@ const seamStep: number[] = [];
 const seamFlux: number[] = [];
 const restStep: number[] = [];
 const restFlux: number[] = [];
-steps.forEach((v, w) => (inSeam(w * WIN, (w + 1) * WIN) ? seamStep : restStep).push(v));
-flux.forEach((v, k) => (inSeam((k + 1) * hop, (k + 1) * hop + FFT) ? seamFlux : restFlux).push(v));
+steps.forEach((v, w) => {
+  (inSeam(w * WIN, (w + 1) * WIN) ? seamStep : restStep).push(v);
+});
+flux.forEach((v, k) => {
+  (inSeam((k + 1) * hop, (k + 1) * hop + FFT) ? seamFlux : restFlux).push(v);
+});
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
 const max = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), 0);

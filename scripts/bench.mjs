@@ -53,6 +53,18 @@ const fanRows = [
   ],
 ];
 // Fan-out — end
+// Playout peer — begin
+process.stderr.write('[bench] playout CPU per station, ours vs liquidsoap (about 1 minute)…\n');
+const peer = json(process.execPath, ['--import', 'tsx', 'bench/playout-peer.ts']);
+const playoutPeerRows = [
+  [
+    'Playout CPU per station: decode + 1.5 s crossfades + MP3 128k + AAC 128k MPEG-TS, 16 real segments',
+    `ours ${(peer.oursCpuPerStreamSecond * 100).toFixed(1)} % of a core (${peer.stationsPerCoreOurs.toFixed(0)} stations per core); liquidsoap ${(peer.peerCpuPerStreamSecond * 100).toFixed(1)} % (${peer.stationsPerCorePeer.toFixed(0)}); ours carries ${peer.ratio.toFixed(2)}× as many`,
+    `${peer.liquidsoapVersion} (Debian) crossfading the same files into the same encoders, same run`,
+    'node --import tsx bench/playout-peer.ts',
+  ],
+];
+// Playout peer — end
 process.stderr.write('[bench] seams over 100 crossfades of real segments…\n');
 const seams = json(process.execPath, ['--import', 'tsx', 'bench/seams.ts', '100']);
 process.stderr.write('[bench] start-up (npm start to first audio, 3 runs)…\n');
@@ -89,6 +101,9 @@ const rows = [
     'real time (1×)',
     'node --import tsx bench/playout.ts',
   ],
+  // Playout peer — begin
+  ...playoutPeerRows,
+  // Playout peer — end
   ...fanRows,
   [
     `Seams: worst sample step in the crossfade vs anywhere else (${seams.seams} seams of real segments)`,

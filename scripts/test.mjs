@@ -68,7 +68,9 @@ const lint = [
 
 const files = findTests(ROOT);
 const [nodeCode, pyCode] = await Promise.all([
-  run('node tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=4', ...files]),
+  // Two files at a time: the end-to-end suites each run whole stations (twenty in one of them) on
+  // a 2-core CI machine, and more at once starve the playouts they are measuring.
+  run('node tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files]),
   run('pytest', py('pytest'), ['-q', '-p', 'no:cacheprovider'], { cwd: worker, quiet: true }),
 ]);
 
