@@ -29,6 +29,8 @@ export interface Config {
   overlapSeconds: number;
   /** Played segments kept in the store before they are removed. */
   retainSegments: number;
+  /** Keep played segments' files in the store for good (only the index forgets them). */
+  archive: boolean;
   workers: number;
   defaultPrompt: string;
   publicUrl: string | undefined;
@@ -49,6 +51,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 function read(env: Env, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function flag(env: Env, name: string, def: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return def;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be 1/true/yes/on or 0/false/no/off (got ${JSON.stringify(raw)})`);
 }
 
 function number(env: Env, name: string, def: number, min: number, max: number, integer: boolean): number {
@@ -118,6 +128,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     segmentSeconds,
     overlapSeconds,
     retainSegments: number(env, 'RETAIN_SEGMENTS', 30, 2, 1_000_000, true),
+    archive: flag(env, 'ARCHIVE', false),
     workers: number(env, 'WORKERS', 1, 0, 64, true),
     defaultPrompt: read(env, 'DEFAULT_PROMPT') ?? DEFAULT_PROMPT,
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),

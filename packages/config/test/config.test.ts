@@ -37,3 +37,10 @@ test('values are parsed', () => {
   assert.equal(c.redisUrl, 'redis://127.0.0.1:6390');
   assert.equal(c.dataDir, '/tmp/x');
 });
+
+test('archiving is off unless asked for, and a bad flag is refused', () => {
+  assert.equal(loadConfig({}, '/srv').archive, false);
+  assert.equal(loadConfig({ ARCHIVE: 'yes' }, '/srv').archive, true);
+  assert.equal(loadConfig({ ARCHIVE: '0' }, '/srv').archive, false);
+  assert.throws(() => loadConfig({ ARCHIVE: 'sometimes' }, '/srv'), /ARCHIVE/);
+});

@@ -42,6 +42,7 @@ export async function startScheduler(config: Config, redisUrl: string, log: Logg
     playheads: new PlayheadStore(redis, keys),
     store: new LocalSegmentStore(config.dataDir),
     retainSegments: config.retainSegments,
+    archive: config.archive,
     log,
   };
   await stations.ensure({ id: 'lofi', name: 'Endless Lo-Fi', prompt: config.defaultPrompt });

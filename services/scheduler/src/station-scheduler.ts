@@ -36,6 +36,8 @@ export interface SchedulerDeps {
   playheads: PlayheadStore;
   store: LocalSegmentStore;
   retainSegments: number;
+  /** Played segments leave the index but their files stay in the store. */
+  archive?: boolean;
   log: Logger;
 }
 
@@ -251,7 +253,7 @@ async function enqueue(
   st.lastSeq = seq;
 }
 
-/** Removes played segments beyond the retention count, from the index and the store. */
+/** Removes played segments beyond the retention count from the index, and from the store unless archiving. */
 async function retain(d: SchedulerDeps, station: Station, metas: Metas, ph: Playhead): Promise<void> {
   const played = [...metas.values()].filter((m) => m.seq < ph.seq).sort((a, b) => b.seq - a.seq);
   const old = played.slice(d.retainSegments);
@@ -260,6 +262,7 @@ async function retain(d: SchedulerDeps, station: Station, metas: Metas, ph: Play
     station.id,
     old.map((m) => m.seq),
   );
+  if (d.archive) return;
   for (const m of old) {
     for (const key of [m.audioKey, m.metaKey, metaKeyFor(m.audioKey), m.tokensKey]) {
       if (key)
