@@ -32,7 +32,9 @@ export class SupervisedChild {
     this.startedAt = Date.now();
     const p = spawn(this.spec.cmd, this.spec.args, {
       cwd: this.spec.cwd,
-      env: this.spec.env,
+      // Children compare their parent with this, so one whose supervisor died while it was still
+      // starting stops too (its parent is already init by the time it looks).
+      env: { ...this.spec.env, LOFI_SUPERVISOR_PID: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit'],
       detached: true,
     });

@@ -46,7 +46,9 @@ export function onShutdown(log: InfoLog, what: string, close: () => Promise<void
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
   // A supervisor killed with SIGKILL cannot stop its children: they notice they were re-parented
   // and stop themselves, instead of running on as orphans.
-  const parent = process.ppid;
+  // The supervisor's pid comes in the environment, so a process whose supervisor died while it was
+  // still starting notices too; without it, the parent at start.
+  const parent = Number(process.env.LOFI_SUPERVISOR_PID) || process.ppid;
   if (parent > 1) {
     setInterval(() => {
       if (process.ppid !== parent) shutdown('parent exited');

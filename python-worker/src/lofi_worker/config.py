@@ -36,6 +36,9 @@ class Config:
     log_level: str
     contract_schema: Path
     musicgen: MusicGenSettings
+    # The supervisor that started this process (LOFI_SUPERVISOR_PID), so a worker whose supervisor
+    # died even before the worker finished starting still notices; None: the parent at start.
+    supervisor_pid: int | None = None
 
 
 MUSICGEN_ENGINES = ("auto", "audiocraft", "transformers")
@@ -136,4 +139,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         log_level=log_level,
         contract_schema=schema,
         musicgen=load_musicgen_settings(env),
+        supervisor_pid=_int(env, "LOFI_SUPERVISOR_PID", 0, 0, 1 << 22) or None,
     )

@@ -75,9 +75,9 @@ def _get(data: Any, key: str) -> Any:
 CLOSE_TIMEOUT_S = 30.0
 
 
-async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+async def _stop_when_orphaned(stop: asyncio.Event, supervisor: int | None) -> None:
     """A supervisor killed with SIGKILL cannot stop its workers: they notice the re-parenting."""
-    parent = os.getppid()
+    parent = supervisor or os.getppid()
     if parent <= 1:
         return
     while not stop.is_set():
@@ -106,7 +106,7 @@ async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
         extra={"queue": cfg.queue_name, "prefix": cfg.queue_prefix, "concurrency": cfg.concurrency},
     )
     stopped = asyncio.ensure_future(stop.wait())
-    orphan_watch = asyncio.ensure_future(_stop_when_orphaned(stop))
+    orphan_watch = asyncio.ensure_future(_stop_when_orphaned(stop, cfg.supervisor_pid))
     await asyncio.wait({runner, stopped}, return_when=asyncio.FIRST_COMPLETED)
     log.info("worker stopping: finishing the job in hand")
     orphan_watch.cancel()
