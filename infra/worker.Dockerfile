@@ -1,7 +1,8 @@
 # Generation worker images.
 #   docker build -f infra/worker.Dockerfile .                      procedural backend, CPU (default)
 #   docker build -f infra/worker.Dockerfile --target musicgen .    + MusicGen (torch, transformers)
-#   ... --target musicgen --build-arg AUDIOCRAFT=1 .               + AudioCraft engine (see below)
+#   docker build -f infra/worker.Dockerfile --target audiocraft .  + MusicGen through AudioCraft 1.3.0
+#                                                                    on torch 2.1.0+cu121 (its pin)
 # PyPI's torch wheels carry their CUDA libraries; the host needs only the NVIDIA driver and the
 # container toolkit (`docker run --gpus all`). Weights are not baked in: mount a Hugging Face cache
 # (HF_HOME) or a model folder and point MUSICGEN_MODEL at it (docs/MUSICGEN.md).
@@ -12,16 +13,17 @@ COPY python-worker/src ./src
 RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir .
 
 FROM build AS build-musicgen
-ARG AUDIOCRAFT=0
 RUN /venv/bin/pip install --no-cache-dir '.[musicgen]'
-# AudioCraft 1.3.0 pins torch 2.1.0, numpy<2, av 11, xformers<0.0.23: installing it with its
-# dependencies backtracks for a long time or downgrades torch. It goes in without them, beside the
-# runtime packages its MusicGen inference path imports.
-RUN if [ "$AUDIOCRAFT" = "1" ]; then \
-      /venv/bin/pip install --no-cache-dir --no-deps audiocraft==1.3.0 \
-      && /venv/bin/pip install --no-cache-dir av einops flashy hydra-core hydra_colorlog julius \
-         num2words sentencepiece spacy torchaudio encodec xformers demucs; \
-    fi
+
+# AudioCraft 1.3.0 pins torch 2.1.0 (and numpy<2, av 11, xformers<0.0.23). Its own torch goes in
+# first, the CUDA 12.1 build from PyTorch's index, so pip resolves AudioCraft's pins around it
+# instead of downgrading whatever the musicgen extra would pick; transformers stays at a release
+# that still supports torch 2.1.
+FROM build AS build-audiocraft
+RUN /venv/bin/pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cu121 \
+      torch==2.1.0 torchaudio==2.1.0 \
+    && /venv/bin/pip install --no-cache-dir audiocraft==1.3.0 'numpy<2' 'transformers>=4.40,<4.46' \
+    && /venv/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim-bookworm AS procedural
 RUN apt-get update && apt-get install -y --no-install-recommends libsndfile1 tini \
@@ -38,7 +40,12 @@ CMD ["run"]
 FROM procedural AS musicgen
 COPY --from=build-musicgen /venv /venv
 # Offline by design: weights come from the mounted cache or folder, never from the network.
-ENV HF_HUB_OFFLINE=1 HF_HOME=/models/hf MUSICGEN_MODEL=facebook/musicgen-small
+ENV HF_HUB_OFFLINE=1 HF_HOME=/models/hf MUSICGEN_MODEL=facebook/musicgen-small \
+    WORKER_BACKENDS=musicgen,procedural
+
+FROM musicgen AS audiocraft
+COPY --from=build-audiocraft /venv /venv
+ENV MUSICGEN_ENGINE=audiocraft
 
 # The last stage is what a plain `docker build` makes: the procedural (CPU) worker.
 FROM procedural

@@ -3,12 +3,13 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ensureChromium, ROOT, setup, VENV_BIN } from './lib/setup.mjs';
+import { ensureChromium, ensureCompose, ROOT, setup, VENV_BIN } from './lib/setup.mjs';
 
 setup({ needRedis: true, needIcecast: true });
 // Web pages — begin: the browser for test/e2e/pages.test.ts
 ensureChromium();
 // Web pages — end
+const compose = ensureCompose();
 
 const SKIP = new Set(['node_modules', '.git', 'data', 'python-worker', '.tmp']);
 function findTests(dir, out = []) {
@@ -22,13 +23,13 @@ function findTests(dir, out = []) {
 }
 
 /** Runs a command; resolves to its exit code. Output is buffered when `quiet` so suites don't interleave. */
-function run(name, cmd, args, { cwd = ROOT, quiet = false, limitMinutes = 40 } = {}) {
+function run(name, cmd, args, { cwd = ROOT, quiet = false, limitMinutes = 40, env = process.env } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
     const p = spawn(cmd, args, {
       cwd,
       stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-      env: process.env,
+      env,
     });
     // A suite that hangs (a leaked handle) fails here instead of eating CI's whole time budget.
     const watchdog = setTimeout(() => {
@@ -64,7 +65,24 @@ const lint = [
   await run('ruff check', py('ruff'), ['check', '.'], { cwd: worker }),
   await run('ruff format', py('ruff'), ['format', '--check', '.'], { cwd: worker }),
   await run('mypy', py('mypy'), ['src', 'tests'], { cwd: worker }),
+  await composeConfig(),
 ];
+
+/**
+ * docker-compose.yml with every profile, validated by Compose itself (no engine needed). CI must
+ * have Compose (set-up installs it); elsewhere a missing one is reported and skipped.
+ */
+async function composeConfig() {
+  if (!compose) {
+    process.stdout.write('[test] compose config: no docker compose here\n');
+    return process.env.CI ? 1 : 0;
+  }
+  const [cmd, ...pre] = compose;
+  const profiles = ['gpu', 'icecast', 'monitoring', 's3', 'replicas'].flatMap((p) => ['--profile', p]);
+  // The file refuses to run without an admin token; any will do for checking its structure.
+  const env = { ...process.env, ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'compose-config-check-token' };
+  return run('compose config', cmd, [...pre, ...profiles, 'config', '--quiet'], { env });
+}
 
 const files = findTests(ROOT);
 const [nodeCode, pyCode] = await Promise.all([

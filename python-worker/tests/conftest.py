@@ -22,6 +22,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(proc: subprocess.Popen[bytes], port: int, seconds: float, name: str) -> None:
+    """Returns once `proc` accepts connections on `port`; kills it and raises if it never does."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{name} did not start")
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     exe = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -30,16 +43,7 @@ def redis_url() -> Iterator[str]:
         [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise RuntimeError("redis-server did not start")
+    wait_for_port(proc, port, 10, "redis-server")
     yield f"redis://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)

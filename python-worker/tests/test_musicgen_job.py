@@ -14,12 +14,13 @@ import pytest
 from bullmq import Job, Queue
 
 from lofi_worker.backends.musicgen import MusicGenBackend
-from lofi_worker.config import load_config
+from lofi_worker.config import backend_queue, load_config
 from lofi_worker.contract import Contract
 from lofi_worker.job import process_job
 from lofi_worker.store import SegmentStore
 from lofi_worker.worker import run_worker
 from tests.conftest import make_job
+from tests.test_advertise import _advert
 from tests.test_worker_e2e import _wait_state
 
 SR = 48000
@@ -93,13 +94,21 @@ async def test_worker_runs_musicgen_jobs_from_the_queue(
                 "DATA_DIR": str(tmp_path / "data"),
                 "QUEUE_PREFIX": prefix,
                 "WORKER_CONCURRENCY": "2",
+                "WORKER_BACKENDS": "musicgen",
+                "WORKER_METRICS_PORT": "0",
             }
         )
     )
-    queue = Queue(cfg.queue_name, {"connection": redis_url, "prefix": prefix})
+    queue = Queue(
+        backend_queue(cfg.queue_name, "musicgen"), {"connection": redis_url, "prefix": prefix}
+    )
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(cfg, stop))
     try:
+        # It advertises MusicGen only, with its model and capacity, for the scheduler's routing.
+        ad = await _advert(redis_url, prefix)
+        assert ad[b"backends"] == b"musicgen" and ad[b"concurrency"] == b"2"
+        assert ad[b"model"] == str(musicgen.settings.model).encode()
         added = [
             await queue.add("segment", mg_job(0, station), {"jobId": f"{station}:0:0"})
             for station in ("alpha", "beta")

@@ -23,6 +23,7 @@ def _spawn(redis_url: str, prefix: str, data: Path) -> subprocess.Popen[bytes]:
         "DATA_DIR": str(data),
         "WORKER_LOCK_MS": "2000",
         "WORKER_STALLED_INTERVAL_MS": "1000",
+        "WORKER_METRICS_PORT": "0",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "lofi_worker.cli", "run"],
@@ -33,7 +34,7 @@ def _spawn(redis_url: str, prefix: str, data: Path) -> subprocess.Popen[bytes]:
 
 
 async def test_killed_worker_job_is_rerun(redis_url: str, prefix: str, tmp_path: Path) -> None:
-    queue = Queue("segments", {"connection": redis_url, "prefix": prefix})
+    queue = Queue("segments-procedural", {"connection": redis_url, "prefix": prefix})
     first = _spawn(redis_url, prefix, tmp_path / "data")
     second = None
     try:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from bullmq import Job, Queue
 
-from lofi_worker.config import load_config
+from lofi_worker.config import backend_queue, load_config
 from lofi_worker.contract import Contract
 from lofi_worker.store import SegmentStore
 from lofi_worker.worker import run_worker
@@ -36,10 +36,13 @@ async def test_worker_processes_jobs_and_survives_bad_input(
                 "DATA_DIR": str(tmp_path / "data"),
                 "QUEUE_PREFIX": prefix,
                 "WORKER_STALLED_INTERVAL_MS": "1000",
+                "WORKER_METRICS_PORT": "0",
             }
         )
     )
-    queue = Queue(cfg.queue_name, {"connection": redis_url, "prefix": prefix})
+    queue = Queue(
+        backend_queue(cfg.queue_name, "procedural"), {"connection": redis_url, "prefix": prefix}
+    )
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(cfg, stop))
     try:

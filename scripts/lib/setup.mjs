@@ -41,51 +41,63 @@ export function ensureSystemPackages({ needRedis }) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
 }
 
-// Icecast (tests of the Icecast push, fan-out benchmark) — begin
-/** Debian's icecast2 when root with apt and it is missing. Optional: without it those tests skip. */
-export function ensureIcecast() {
-  if (onPath('icecast2')) return;
+/**
+ * A Debian package some tests need, installed when root with apt and missing. Optional: without it
+ * those tests skip (or, for CI-only checks, the caller decides). Returns whether it is there now.
+ */
+function ensureOptionalPackage({ present, pkg, purpose, without }) {
+  if (present()) return true;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !onPath('apt-get') || process.env.LOFI_NO_APT === '1') {
-    say('icecast2 is missing, so the Icecast tests will skip: "sudo apt-get install -y icecast2"');
-    return;
+    say(`${pkg} is missing, so ${without}: "sudo apt-get install -y ${pkg}"`);
+    return false;
   }
-  say('installing icecast2 from the system packages');
+  say(`installing ${pkg} from the system packages (${purpose})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'icecast2'], {
-      stdio: 'inherit',
-      env,
-    });
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'inherit', env });
   if (install().status !== 0) {
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    if (install().status !== 0) say('apt-get could not install icecast2: the Icecast tests will skip');
+    if (install().status !== 0) say(`apt-get could not install ${pkg}: ${without}`);
   }
+  return present();
 }
-// Icecast — end
 
-// Chromium (browser tests of the web pages) — begin
-/** Debian's chromium when root with apt and it is missing. Optional: without it the page tests skip. */
-export function ensureChromium() {
-  if (existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) return;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot || !onPath('apt-get') || process.env.LOFI_NO_APT === '1') {
-    say('chromium is missing, so the web page tests will skip: "sudo apt-get install -y chromium"');
-    return;
-  }
-  say('installing chromium from the system packages (browser tests of the web pages)');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
-      stdio: 'inherit',
-      env,
-    });
-  if (install().status !== 0) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    if (install().status !== 0) say('apt-get could not install chromium: the web page tests will skip');
-  }
+/** Debian's icecast2: tests of the Icecast push and the fan-out benchmark. */
+export function ensureIcecast() {
+  ensureOptionalPackage({
+    present: () => onPath('icecast2'),
+    pkg: 'icecast2',
+    purpose: 'tests of the Icecast push',
+    without: 'the Icecast tests will skip',
+  });
 }
-// Chromium — end
+
+/** Debian's chromium: browser tests of the web pages. */
+export function ensureChromium() {
+  ensureOptionalPackage({
+    present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
+    pkg: 'chromium',
+    purpose: 'browser tests of the web pages',
+    without: 'the web page tests will skip',
+  });
+}
+
+/**
+ * A Docker Compose that can validate docker-compose.yml (no engine needed): the `docker compose`
+ * plugin, or Debian's docker-compose. Returns the command to run, or null.
+ */
+export function ensureCompose() {
+  const plugin = () => spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+  if (onPath('docker') && plugin()) return ['docker', 'compose'];
+  const ok = ensureOptionalPackage({
+    present: () => onPath('docker-compose'),
+    pkg: 'docker-compose',
+    purpose: 'validating docker-compose.yml',
+    without: 'docker-compose.yml cannot be validated',
+  });
+  return ok ? ['docker-compose'] : null;
+}
 
 /** npm packages, when node_modules is missing or older than the lock file. */
 export function ensureNodeModules() {

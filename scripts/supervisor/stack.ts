@@ -62,12 +62,27 @@ export async function startStack({ env = process.env, log, persist = true }: Sta
     DATA_DIR: config.dataDir,
     PORT: String(config.port),
   };
-  const node = (name: string, entry: string): SupervisedChild =>
-    new SupervisedChild(
-      { name, cmd: process.execPath, args: [...TSX, entry], env: childEnv, cwd: ROOT },
-      log,
-    );
-  add(node('scheduler', 'services/scheduler/src/main.ts'));
+  const node = (name: string, entry: string, env: NodeJS.ProcessEnv = childEnv): SupervisedChild =>
+    new SupervisedChild({ name, cmd: process.execPath, args: [...TSX, entry], env, cwd: ROOT }, log);
+  // Metrics ports — begin
+  // Many stacks (tests, several `npm start`s) share one machine: unless a port is asked for, each
+  // child gets a free one. Asked for: the scheduler's as given, worker i's port + i; 0: off.
+  const metricsPort = async (name: string, asked: number, offset: number): Promise<number> =>
+    baseEnv[name]?.trim() ? (asked === 0 ? 0 : asked + offset) : await freePort();
+  const metricsUrls: Record<string, string> = {};
+  const metricsEnv = async (child: string, name: string, asked: number, offset: number) => {
+    const port = await metricsPort(name, asked, offset);
+    if (port) metricsUrls[child] = `http://${config.metricsHost}:${port}/metrics`;
+    return { ...childEnv, [name]: String(port) };
+  };
+  add(
+    node(
+      'scheduler',
+      'services/scheduler/src/main.ts',
+      await metricsEnv('scheduler', 'SCHEDULER_METRICS_PORT', config.schedulerMetricsPort, 0),
+    ),
+  );
+  // Metrics ports — end
   for (let i = 0; i < config.workers; i++) {
     add(
       new SupervisedChild(
@@ -75,7 +90,7 @@ export async function startStack({ env = process.env, log, persist = true }: Sta
           name: `worker-${i + 1}`,
           cmd: path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'),
           args: ['run'],
-          env: childEnv,
+          env: await metricsEnv(`worker-${i + 1}`, 'WORKER_METRICS_PORT', config.workerMetricsPort, i),
           cwd: ROOT,
         },
         log,
@@ -83,6 +98,7 @@ export async function startStack({ env = process.env, log, persist = true }: Sta
     );
   }
   add(node('streamer', 'services/streamer/src/main.ts'));
+  if (Object.keys(metricsUrls).length) log.info({ metrics: metricsUrls }, 'metrics (Prometheus) served at');
   await waitForPort(config.port, 30_000);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   return {

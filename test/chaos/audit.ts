@@ -1,7 +1,7 @@
 // Did a fault lose or duplicate work? Reads the station's segments, chain state and the queue's
 // jobs from Redis and checks the chain: every seq the scheduler allocated is a segment, a failed job
 // (reported with its reason), or still in flight; no segment has two successors of the same mood.
-import { type ChainStore, type SegmentIndex, segmentQueue } from '@lofi/redis';
+import { type ChainStore, type SegmentIndex, SegmentQueues } from '@lofi/redis';
 
 export interface JobAudit {
   allocated: number;
@@ -42,10 +42,10 @@ async function auditOnce(
 ): Promise<JobAudit> {
   const segs = await index.all(stationId);
   const chain = await chains.read(stationId);
-  const queue = segmentQueue(redisUrl, prefix);
+  const queues = new SegmentQueues(redisUrl, prefix);
   try {
     const jobs = (
-      await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'])
+      await queues.jobs(['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'])
     ).filter((j) => j.data.stationId === stationId);
     const states = new Map<number, string[]>();
     for (const j of jobs) {
@@ -83,6 +83,6 @@ async function auditOnce(
       failedReasons: [...new Set(failedReasons)],
     };
   } finally {
-    await queue.close();
+    await queues.close();
   }
 }

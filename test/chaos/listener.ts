@@ -2,7 +2,8 @@
 // server drops it, and decodes what arrives with ffmpeg. It measures what a person would notice,
 // in windows around each fault: seconds of silence in the audio, seconds the player would have
 // stalled (a virtual player that starts with the connect burst and plays at real time), and how
-// often the connection was lost.
+// often the connection was lost. Given several URLs (replicas), it tries the next on each reconnect,
+// as a player does with the entries of a .pls or .m3u file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 
@@ -37,7 +38,11 @@ export class ChaosListener {
   reconnects = 0;
   private connected = false;
 
-  constructor(private readonly url: string) {
+  private readonly urls: string[];
+  private next = 0;
+
+  constructor(url: string | string[]) {
+    this.urls = Array.isArray(url) ? url : [url];
     this.decoder = spawn(
       'ffmpeg',
       [
@@ -65,9 +70,11 @@ export class ChaosListener {
 
   private connect(): void {
     if (this.stopped) return;
-    const req = http.get(this.url, { agent: false }, (res) => {
+    const url = this.urls[this.next % this.urls.length] as string;
+    const req = http.get(url, { agent: false }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
+        this.next++;
         return;
       }
       this.connected = true;
@@ -78,6 +85,7 @@ export class ChaosListener {
       if (this.req !== req || this.stopped) return;
       this.req = null;
       if (this.connected) this.reconnects++;
+      this.next++; // a player moves on to its playlist's next entry
       this.connected = false;
       setTimeout(() => this.connect(), 250);
     };

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '@lofi/config';
 import { assertSegmentResult, audioKeyFor, type SegmentJob } from '@lofi/contracts';
-import { connect, enqueueSegment, Keys, SegmentIndex, segmentQueue, segmentQueueEvents } from '@lofi/redis';
+import {
+  connect,
+  enqueueSegment,
+  Keys,
+  SegmentIndex,
+  SegmentQueues,
+  segmentQueue,
+  segmentQueueEvents,
+} from '@lofi/redis';
 import pino from 'pino';
 import { build } from '../../services/streamer/src/app.ts';
 import { cleanupStack } from '../helpers/cleanup.ts';
@@ -38,18 +46,20 @@ async function workerHarness(t: { after: (fn: () => Promise<void>) => void }, na
   });
   defer(() => worker.kill('SIGKILL'));
   const conn = connect(redis.url, 'test');
-  const queue = segmentQueue(redis.url, prefix);
-  const events = segmentQueueEvents(redis.url, prefix);
+  const queue = segmentQueue(redis.url, prefix, 'procedural');
+  const events = segmentQueueEvents(redis.url, prefix, 'procedural');
+  const queues = new SegmentQueues(redis.url, prefix);
   defer(async () => {
     await events.close();
     await queue.close();
+    await queues.close();
     conn.disconnect();
   });
-  return { defer, redis, prefix, dataDir, conn, queue, events };
+  return { defer, redis, prefix, dataDir, conn, queue, queues, events };
 }
 
 test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_000 }, async (t) => {
-  const { defer, redis, prefix, dataDir, conn, queue, events } = await workerHarness(t, 'xlang');
+  const { defer, redis, prefix, dataDir, conn, queue, queues, events } = await workerHarness(t, 'xlang');
 
   const job: SegmentJob = {
     stationId: 'lofi',
@@ -65,9 +75,9 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
     audioKey: audioKeyFor('lofi', 0, 0),
     continueFrom: null,
   };
-  const id = await enqueueSegment(queue, job);
+  const id = await enqueueSegment(queues, job);
   assert.equal(id, 'lofi:0:0');
-  assert.equal(await enqueueSegment(queue, job), id, 'adding the same job again is a no-op');
+  assert.equal(await enqueueSegment(queues, job), id, 'adding the same job again is a no-op');
   const bullJob = await queue.getJob(id);
   assert.ok(bullJob);
   const result = assertSegmentResult(await bullJob.waitUntilFinished(events, 60_000));

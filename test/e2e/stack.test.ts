@@ -43,8 +43,9 @@ test('one command plays, survives a killed worker, changes mood, and stops clean
   // Listen for 70 s while a worker is killed mid-job and the mood changes.
   const listening = record(stream, 70);
 
-  const queue = segmentQueue(stack.redisUrl, stack.config.queuePrefix);
-  const events = segmentQueueEvents(stack.redisUrl, stack.config.queuePrefix);
+  // The lofi station is procedural: its jobs are in that backend's queue.
+  const queue = segmentQueue(stack.redisUrl, stack.config.queuePrefix, 'procedural');
+  const events = segmentQueueEvents(stack.redisUrl, stack.config.queuePrefix, 'procedural');
   // Both reconnect on their own; an error event without a listener would be thrown.
   queue.on('error', () => {});
   events.on('error', () => {});

@@ -62,7 +62,7 @@ test('a created station plays beside the default one; ten mood changes in a seco
     30_000,
   );
 
-  const queue = segmentQueue(stack.redisUrl, stack.config.queuePrefix);
+  const queue = segmentQueue(stack.redisUrl, stack.config.queuePrefix, 'procedural');
   defer(() => queue.close());
   const jobs = await queue.getJobs(['completed', 'failed', 'active', 'waiting']);
   const wasted = jobs.filter(

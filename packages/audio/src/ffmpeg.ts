@@ -7,18 +7,24 @@ import ffmpeg from 'fluent-ffmpeg';
 export const PCM_FORMAT = 'f32le';
 
 /**
- * Decodes any audio file to interleaved Float32 PCM at the given rate and channel count.
+ * Decodes any audio file to interleaved Float32 PCM at the given rate and channel count. `input`
+ * is a file path, or the file's bytes (from a segment store without local files), fed on stdin.
  * Spawned directly rather than through fluent-ffmpeg: piping its output into a stream races the
  * stream's close against ffmpeg's exit and, under load, fails a good file with "Output stream
  * closed" (seen in CI), which left a station without its next segment.
  */
-export function decodeToFloat32(file: string, sampleRate: number, channels: number): Promise<Float32Array> {
+export function decodeToFloat32(
+  input: string | Buffer,
+  sampleRate: number,
+  channels: number,
+): Promise<Float32Array> {
+  const file = typeof input === 'string' ? input : `<${input.length} bytes>`;
   return new Promise((resolve, reject) => {
     const args = [
       '-v',
       'error',
       '-i',
-      file,
+      typeof input === 'string' ? input : 'pipe:0',
       '-vn',
       '-ac',
       String(channels),
@@ -28,7 +34,11 @@ export function decodeToFloat32(file: string, sampleRate: number, channels: numb
       PCM_FORMAT,
       'pipe:1',
     ];
-    const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // ffmpeg may stop reading early (a corrupt file): its exit code reports that, not EPIPE.
+    proc.stdin.on('error', () => {});
+    if (typeof input === 'string') proc.stdin.end();
+    else proc.stdin.end(input);
     const chunks: Buffer[] = [];
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => chunks.push(c));

@@ -1,7 +1,10 @@
 // The only module that reads the environment. Every service calls loadConfig() once at boot; a bad
 // value stops start-up with a message naming the variable, instead of surfacing later as dead air.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { type IcecastPush, icecastPushFrom } from './icecast.ts';
+import { type StoreConfig, storeFrom } from './store.ts';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -44,6 +47,26 @@ export interface Config {
   /** CSP frame-ancestors of the embed player: '*' or space-separated origins ('self', https://a.example). */
   embedFrameAncestors: string;
   // Embed framing — end
+  // Streamer replicas — begin
+  /** This streamer's name in playout leases (REPLICA_ID; default host name, pid and a random tag). */
+  replicaId: string;
+  /** How the other replicas reach this one to relay its stations (REPLICA_URL; default from the listen address). */
+  replicaUrl: string | undefined;
+  /** A replica that stops renewing a station's lease loses it after this long (ms). */
+  leaseTtlMs: number;
+  // Streamer replicas — end
+  // Segment store (store.ts) — begin
+  /** Where segments live: the DATA_DIR folder, or an S3-compatible bucket (STORE_URL=s3://…). */
+  store: StoreConfig;
+  // Segment store — end
+  // Metrics ports (scheduler, worker) — begin
+  /** The scheduler's Prometheus /metrics port; 0: no metrics server. */
+  schedulerMetricsPort: number;
+  /** The Python worker's /metrics port (read there too; here so the supervisor can hand out ports). */
+  workerMetricsPort: number;
+  /** Address the scheduler's and workers' metrics servers listen on. */
+  metricsHost: string;
+  // Metrics ports — end
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -138,8 +161,37 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // Embed framing (web pages) — begin
     embedFrameAncestors: frameAncestors(env, 'EMBED_FRAME_ANCESTORS'),
     // Embed framing — end
+    // Streamer replicas — begin
+    replicaId: pattern(
+      env,
+      'REPLICA_ID',
+      /^[A-Za-z0-9._-]{1,64}$/,
+      defaultReplicaId(),
+      'letters, digits, ., _ or -',
+    ),
+    replicaUrl: url(env, 'REPLICA_URL', ['http:', 'https:']),
+    leaseTtlMs: number(env, 'LEASE_TTL_MS', 2500, 500, 60_000, true),
+    // Streamer replicas — end
+    // Segment store (store.ts) — begin
+    store: storeFrom(env, path.resolve(cwd, read(env, 'DATA_DIR') ?? './data')),
+    // Segment store — end
+    // Metrics ports (scheduler, worker) — begin
+    schedulerMetricsPort: number(env, 'SCHEDULER_METRICS_PORT', 9464, 0, 65535, true),
+    workerMetricsPort: number(env, 'WORKER_METRICS_PORT', 9465, 0, 65535, true),
+    metricsHost: pattern(env, 'METRICS_HOST', /^[A-Za-z0-9.:-]+$/, '127.0.0.1', 'a host name or IP address'),
+    // Metrics ports — end
   };
 }
+
+// Streamer replicas — begin
+function defaultReplicaId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '-')
+      .slice(0, 40) || 'streamer';
+  return `${host}-${process.pid}-${randomBytes(2).toString('hex')}`;
+}
+// Streamer replicas — end
 
 // Embed framing (web pages) — begin
 /** CSP source expressions allowed in frame-ancestors: '*', 'self', 'none', or scheme://host[:port]. */
@@ -173,3 +225,4 @@ export function requireAdminToken(config: Config): string {
 
 export { configOrExit, exitOnConfigError, onShutdown } from './boot.ts';
 export type { IcecastPush } from './icecast.ts';
+export type { S3Settings, StoreConfig } from './store.ts';

@@ -2,8 +2,18 @@ export { type ChainState, ChainStore } from './chain.ts';
 export { connect } from './connection.ts';
 export { publish, type RadioEvent, subscribe } from './events.ts';
 export { Keys } from './keys.ts';
+export { type LeaseHolder, PlayoutLeases } from './lease.ts';
+export { type NowPlayingEntry, type NowPlayingState, NowPlayingStore } from './now-playing.ts';
 export { type Playhead, PlayheadStore, positionNow } from './playhead.ts';
-export { enqueueSegment, SEGMENT_QUEUE, segmentQueue, segmentQueueEvents } from './queue.ts';
+export {
+  BACKENDS,
+  enqueueSegment,
+  type FoundJob,
+  SegmentQueues,
+  segmentQueue,
+  segmentQueueEvents,
+  segmentQueueName,
+} from './queue.ts';
 export { SegmentIndex } from './segments.ts';
 export {
   GENERATION_DEFAULTS,
@@ -13,3 +23,11 @@ export {
   type StationPatch,
   StationRepo,
 } from './stations.ts';
+export {
+  type BackendCapacity,
+  capacityByBackend,
+  liveWorkers,
+  type WorkerAd,
+  workerKey,
+  workersIndexKey,
+} from './workers.ts';

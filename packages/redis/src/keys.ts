@@ -26,4 +26,14 @@ export class Keys {
   events(): string {
     return `${this.prefix}:events`;
   }
+  // Streamer replicas (lease.ts, now-playing.ts) — begin
+  /** Which streamer replica runs a station's playout (a lease with a TTL). */
+  playoutLease(id: string): string {
+    return `${this.prefix}:station:${id}:lease`;
+  }
+  /** What the leader plays, for the replicas that relay it. */
+  nowPlaying(id: string): string {
+    return `${this.prefix}:station:${id}:now-playing`;
+  }
+  // Streamer replicas — end
 }

@@ -13,7 +13,7 @@ from lofi_worker import quality
 from lofi_worker.backends import GenerationRequest, get_backend
 from lofi_worker.contract import Contract, JobRejected
 from lofi_worker.logs import get_logger
-from lofi_worker.store import SegmentStore, StoreKeyError, meta_key_for
+from lofi_worker.store import Store, StoreKeyError, meta_key_for
 
 TOKENS_SUFFIX = ".tokens.npy"
 
@@ -26,16 +26,16 @@ class QualityGateFailed(RuntimeError):
 
 
 def process_job(
-    data: Any, *, store: SegmentStore, contract: Contract, job_id: str | None = None
+    data: Any, *, store: Store, contract: Contract, job_id: str | None = None
 ) -> dict[str, Any]:
     started = time.perf_counter()
     job = contract.validate_job(data)
     try:
-        store.path(job["audioKey"])
+        store.check_key(job["audioKey"])
         meta_key = meta_key_for(job["audioKey"])
-        store.path(meta_key)
+        store.check_key(meta_key)
         if job["continueFrom"] is not None:
-            store.path(job["continueFrom"]["audioKey"])
+            store.check_key(job["continueFrom"]["audioKey"])
     except StoreKeyError as err:
         raise JobRejected(str(err)) from err
     ctx = {"stationId": job["stationId"], "seq": job["seq"], "jobId": job_id}

@@ -7,6 +7,10 @@ Facts this relies on, checked against bullmq 2.26 (Python):
   stalledInterval ms), so a killed worker's active job returns to wait and is re-run.
 - A processor exception marks the job failed with failedReason = str(exception);
   UnrecoverableError skips any remaining `attempts`.
+
+One Worker per backend this process runs (WORKER_BACKENDS), each on that backend's own queue, so
+a job only reaches a process that can run it; the process advertises its backends in Redis
+(advertise.py) for the scheduler's routing.
 """
 
 from __future__ import annotations
@@ -16,16 +20,20 @@ import contextlib
 import gc
 import os
 import signal
+import socket
+import time
 from typing import Any
 
 from bullmq import UnrecoverableError, Worker
 
+from lofi_worker.advertise import Advertisement, new_worker_id
 from lofi_worker.backends import BackendUnavailable, get_backend
-from lofi_worker.config import Config
+from lofi_worker.config import BACKENDS, Config, backend_queue
 from lofi_worker.contract import JobRejected, load_contract
 from lofi_worker.job import process_job
 from lofi_worker.logs import get_logger
-from lofi_worker.store import SegmentStore
+from lofi_worker.metrics import WorkerMetrics
+from lofi_worker.store import make_store
 
 log = get_logger("lofi_worker.worker")
 
@@ -41,9 +49,12 @@ def worker_options(cfg: Config) -> dict[str, Any]:
     }
 
 
-def make_processor(cfg: Config) -> Any:
+def make_processor(
+    cfg: Config, backend: str = "procedural", metrics: WorkerMetrics | None = None
+) -> Any:
     contract = load_contract(cfg.contract_schema)
-    store = SegmentStore(cfg.data_dir)
+    metrics = metrics or WorkerMetrics()
+    store = make_store(cfg)
 
     async def processor(job: Any, token: str) -> dict[str, Any]:
         ctx = {
@@ -51,19 +62,38 @@ def make_processor(cfg: Config) -> Any:
             "stationId": _get(job.data, "stationId"),
             "seq": _get(job.data, "seq"),
         }
-        log.info("job started", extra=ctx)
+        log.info("job started", extra={**ctx, "backend": backend})
+        started = time.monotonic()
+        metrics.busy.labels(backend).inc()
         try:
+            named = _get(job.data, "backend")
+            # (Missing or unknown names are left to the contract check, which says more.)
+            if named in BACKENDS and named != backend:
+                # Only a misrouted add can do this: this queue's worker may not run other backends.
+                raise JobRejected(f"job for backend {named!r} on the {backend!r} queue")
             # Rendering is CPU-bound: a thread keeps the event loop (lock renewal) responsive.
-            return await asyncio.to_thread(
+            result: dict[str, Any] = await asyncio.to_thread(
                 process_job, job.data, store=store, contract=contract, job_id=job.id
             )
         except (JobRejected, BackendUnavailable) as err:
             # Retrying cannot help bad input or a missing backend: fail for good, with the reason.
+            metrics.jobs_failed.labels(backend, "rejected").inc()
             log.warning("job rejected", extra={**ctx, "reason": str(err)})
             raise UnrecoverableError(str(err)) from err
         except Exception as err:
+            metrics.jobs_failed.labels(backend, "error").inc()
             log.exception("job failed", extra={**ctx, "reason": str(err)})
             raise
+        finally:
+            metrics.busy.labels(backend).dec()
+        seconds = time.monotonic() - started
+        metrics.jobs_done.labels(backend).inc()
+        metrics.render_seconds.labels(backend).observe(seconds)
+        new_audio = float(result["durationSeconds"]) - float(result["headOverlapSeconds"])
+        metrics.realtime_factor.labels(backend).set(
+            new_audio / max(1e-3, float(result["generationSeconds"]))
+        )
+        return result
 
     return processor
 
@@ -94,35 +124,98 @@ async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
         # Only the main thread may install handlers; tests run the worker elsewhere.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    get_backend("procedural")  # load before the first job so it is not billed to a job
-    worker = Worker(cfg.queue_name, make_processor(cfg), worker_options(cfg))
-    worker.on("error", lambda err, *_: log.error("worker error", extra={"reason": str(err)}))
-    worker.on(
-        "stalled", lambda job_id, *_: log.warning("stalled job re-queued", extra={"jobId": job_id})
-    )
-    runner = asyncio.ensure_future(worker.run())
+    backends = _load_backends(cfg)
+    if not backends:
+        log.error("no backend of WORKER_BACKENDS could load", extra={"backends": cfg.backends})
+        return 1
+    metrics = WorkerMetrics()
+    workers: list[Any] = []
+    for backend in backends:
+        worker = Worker(
+            backend_queue(cfg.queue_name, backend),
+            make_processor(cfg, backend, metrics),
+            worker_options(cfg),
+        )
+        worker.on("error", lambda err, *_: log.error("worker error", extra={"reason": str(err)}))
+        worker.on(
+            "stalled",
+            lambda job_id, *_: log.warning("stalled job re-queued", extra={"jobId": job_id}),
+        )
+        metrics.advertise(backend, cfg.concurrency)
+        workers.append(worker)
+    runners = [asyncio.ensure_future(w.run()) for w in workers]
+    metrics_url = metrics.serve(cfg.metrics_host, cfg.metrics_port)
+    ad = Advertisement(
+        cfg.redis_url, cfg.queue_prefix, new_worker_id(), _ad_fields(cfg, backends),
+        cfg.heartbeat_ms,
+    )  # fmt: skip
+    await ad.start()
     log.info(
         "worker started",
-        extra={"queue": cfg.queue_name, "prefix": cfg.queue_prefix, "concurrency": cfg.concurrency},
+        extra={
+            "queues": [backend_queue(cfg.queue_name, b) for b in backends],
+            "prefix": cfg.queue_prefix,
+            "concurrency": cfg.concurrency,
+            "workerId": ad.worker_id,
+            "metricsUrl": metrics_url,
+        },
     )
     stopped = asyncio.ensure_future(stop.wait())
     orphan_watch = asyncio.ensure_future(_stop_when_orphaned(stop, cfg.supervisor_pid))
-    await asyncio.wait({runner, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({*runners, stopped}, return_when=asyncio.FIRST_COMPLETED)
     log.info("worker stopping: finishing the job in hand")
     orphan_watch.cancel()
+    # Withdrawn first, so the scheduler routes no more work here while the jobs in hand finish.
+    await ad.stop()
     # close() stops fetching, waits for active jobs to complete, then closes connections. With
     # Redis gone it would wait for ever: the job in hand is re-run elsewhere (stalled) anyway.
     try:
-        await asyncio.wait_for(worker.close(), timeout=CLOSE_TIMEOUT_S)
+        await asyncio.wait_for(
+            asyncio.gather(*(w.close() for w in workers)), timeout=CLOSE_TIMEOUT_S
+        )
     except TimeoutError:
         log.warning("worker close timed out; leaving the job to the stalled check")
     stopped.cancel()
-    try:
-        await asyncio.wait_for(runner, timeout=15)
-    except TimeoutError:
-        runner.cancel()
+    for runner in runners:
+        try:
+            await asyncio.wait_for(runner, timeout=15)
+        except TimeoutError:
+            runner.cancel()
+    metrics.close()
     # bullmq leaves Redis clients for the garbage collector; collect them while the loop still
     # runs, or their __del__ fails at exit with "Event loop is closed".
     gc.collect()
     log.info("worker stopped")
     return 0
+
+
+def _load_backends(cfg: Config) -> list[str]:
+    """Loads each configured backend before the first job (so loading is not billed to a job);
+    one that cannot load here (no torch, no weights) is not consumed nor advertised."""
+    loaded = []
+    for name in cfg.backends:
+        try:
+            get_backend(name)
+        except Exception as err:
+            log.error(
+                "backend unavailable; not advertising it",
+                extra={"backend": name, "reason": str(err)},
+            )
+            continue
+        loaded.append(name)
+    return loaded
+
+
+def _ad_fields(cfg: Config, backends: list[str]) -> dict[str, Any]:
+    musicgen = "musicgen" in backends
+    # The loaded backend's own settings (an embedding or test may install one): what it runs.
+    settings = getattr(get_backend("musicgen"), "settings", cfg.musicgen) if musicgen else None
+    return {
+        "backends": ",".join(backends),
+        "concurrency": cfg.concurrency,
+        "batch": settings.max_batch if settings else 1,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "model": settings.model if settings else "procedural",
+        "device": settings.device if settings else "cpu",
+    }

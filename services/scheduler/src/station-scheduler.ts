@@ -4,6 +4,7 @@
 import {
   assertSegmentResult,
   audioKeyFor,
+  type Backend,
   metaKeyFor,
   type SegmentJob,
   type SegmentResult,
@@ -18,23 +19,31 @@ import {
   positionNow,
   publish,
   type SegmentIndex,
+  type SegmentQueues,
   type Station,
 } from '@lofi/redis';
-import type { LocalSegmentStore } from '@lofi/store';
-import type { Queue } from 'bullmq';
+import type { SegmentStore } from '@lofi/store';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ancestry, bufferedAhead, type JoinPoint, joinPoint, type Metas } from './chain-math.ts';
+import type { SchedulerMetrics } from './metrics.ts';
 import { driftFor } from './prompt-drift.ts';
+import { NO_WORKER_HOLD_MS, type Route, type RouteReason, routeFor } from './routing.ts';
 
 export interface SchedulerDeps {
   redis: Redis;
   keys: Keys;
-  queue: Queue<SegmentJob>;
+  /** One queue per backend: a job goes to the queue of the backend it names. */
+  queues: SegmentQueues;
+  /** Backends with a live worker now (worker advertisements); absent: unknown, no routing. */
+  liveBackends?: () => ReadonlySet<Backend> | null;
+  /** Each station's route at the last pass, so a change is logged once. */
+  routes?: Map<string, RouteReason>;
+  metrics?: SchedulerMetrics;
   chains: ChainStore;
   index: SegmentIndex;
   playheads: PlayheadStore;
-  store: LocalSegmentStore;
+  store: SegmentStore;
   retainSegments: number;
   /** Played segments leave the index but their files stay in the store. */
   archive?: boolean;
@@ -67,8 +76,14 @@ export async function scheduleStation(d: SchedulerDeps, station: Station): Promi
   const log = d.log.child({ stationId: station.id });
   const st = await d.chains.read(station.id);
   const metas = new Map((await d.index.all(station.id)).map((m) => [m.seq, m]));
+  const live = d.liveBackends?.() ?? null;
+  let route = routeStation(d, station, st, live, log);
 
-  if (st.inflightJobId) await collect(d, station, st, metas, log);
+  if (st.inflightJobId) {
+    await collect(d, station, st, metas, log, route, live);
+    // Collecting may have started a failure fallback: the next job must already follow it.
+    route = routeStation(d, station, st, live, log);
+  }
 
   const ph = await d.playheads.read(station.id);
   const phNow = ph && metas.has(ph.seq) ? { ...ph, positionSeconds: positionNow(ph) } : null;
@@ -97,7 +112,7 @@ export async function scheduleStation(d: SchedulerDeps, station: Station): Promi
     } else if (moodChanged || (buffered ?? 0) < station.lookaheadSeconds) {
       from = { from: tip, atSeconds: Math.max(0, tip.durationSeconds - station.overlapSeconds) };
     }
-    if (from !== undefined) await enqueue(d, station, st, from, buffered ?? 0);
+    if (from !== undefined) await enqueue(d, station, st, from, buffered ?? 0, route);
   }
 
   st.bufferedSeconds = (buffered ?? 0) + (st.inflightJobId ? st.inflightSeconds : 0);
@@ -109,8 +124,46 @@ export async function scheduleStation(d: SchedulerDeps, station: Station): Promi
     else log.info(fields, 'station status');
   }
   await d.chains.write(station.id, st);
+  d.metrics?.station(station, st);
   if (ph) await retain(d, station, metas, ph);
   return st;
+}
+
+/**
+ * Picks the queue of the station's next job from the live workers, and keeps the chain's fallback
+ * state (what the station view shows) in step with it. A change of route is logged with its reason.
+ */
+function routeStation(
+  d: SchedulerDeps,
+  station: Station,
+  st: ChainState,
+  live: ReadonlySet<Backend> | null,
+  log: Logger,
+): Route {
+  const now = Date.now();
+  // A worker of the station's own backend is back: a no-worker hold ends now. (A failure
+  // fallback's last seconds end with it, which is harmless.)
+  if (
+    live?.has(station.backend) &&
+    st.fallbackUntilMs > now &&
+    st.fallbackUntilMs - now <= NO_WORKER_HOLD_MS
+  ) {
+    st.fallbackUntilMs = 0;
+  }
+  const route = routeFor(station.backend, fallbackActive(st), live);
+  if (route.reason === 'no-worker')
+    st.fallbackUntilMs = Math.max(st.fallbackUntilMs, now + NO_WORKER_HOLD_MS);
+  const previous = d.routes?.get(station.id);
+  if (previous !== route.reason) {
+    d.routes?.set(station.id, route.reason);
+    const fields = { backend: station.backend, routedTo: route.backend, reason: route.reason };
+    if (route.reason === 'no-worker')
+      log.warn(fields, 'no live worker runs the station backend; playing the procedural fallback meanwhile');
+    else if (route.reason === 'no-worker-at-all')
+      log.warn(fields, 'no live worker for the station backend nor the fallback; jobs wait for one');
+    else if (previous !== undefined) log.info(fields, 'station routing changed');
+  }
+  return route;
 }
 
 function statusOf(st: ChainState, station: Station): ChainState['status'] {
@@ -150,17 +203,17 @@ async function collect(
   st: ChainState,
   metas: Map<number, SegmentResult>,
   log: Logger,
+  route: Route,
+  live: ReadonlySet<Backend> | null,
 ): Promise<void> {
   const id = st.inflightJobId as string;
-  // State first, then the job: read the other way round, a job finishing in between would show
-  // 'completed' without its return value.
-  const state = await d.queue.getJobState(id);
-  const job = await d.queue.getJob(id);
-  if (!job || state === 'unknown') {
+  const found = await d.queues.find(id);
+  if (!found) {
     log.warn({ jobId: id }, 'job in flight vanished; scheduling again');
     st.inflightJobId = null;
     return;
   }
+  const { job, state, backend } = found;
   if (state === 'completed') {
     let result: SegmentResult;
     try {
@@ -183,6 +236,7 @@ async function collect(
     }
     st.inflightJobId = null;
     st.failures = 0;
+    d.metrics?.completed(backend);
     log.info(
       {
         seq: result.seq,
@@ -193,12 +247,32 @@ async function collect(
       'segment ready',
     );
   } else if (state === 'failed') {
+    d.metrics?.failed(backend);
     failed(st, station, log, { jobId: id, reason: job.failedReason }, 'segment job failed');
   } else if (WAITING.has(state) && job.data.promptVersion < station.promptVersion) {
     // A newer mood superseded it before any worker started it: drop it instead of wasting a render.
     await job.remove().catch(() => undefined);
     st.inflightJobId = null;
     log.info({ jobId: id }, 'superseded job dropped');
+  } else if (
+    live &&
+    !live.has(backend) &&
+    backend !== route.backend &&
+    live.has(route.backend) &&
+    (WAITING.has(state) || (state === 'active' && !(await d.redis.exists(`${found.queue.toKey(id)}:lock`))))
+  ) {
+    // It waits in the queue of a backend no live worker runs, or was taken by a worker that died
+    // (its lock expired, and no worker of that queue is left to run the stalled check): the next
+    // pass enqueues it afresh (new seq) where a worker is. A live lock makes remove() throw: then
+    // it stays, collected on a later pass.
+    try {
+      await job.remove();
+      st.inflightJobId = null;
+      d.metrics?.rerouted();
+      log.warn({ jobId: id, state, from: backend, to: route.backend }, 'job rerouted to a live worker');
+    } catch {
+      // Taken by a worker after all.
+    }
   }
 }
 
@@ -208,6 +282,7 @@ async function enqueue(
   st: ChainState,
   from: JoinPoint | null,
   bufferedSeconds: number,
+  route: Route,
 ): Promise<void> {
   const seq = st.lastSeq + 1;
   if (!from || from.from.promptVersion < station.promptVersion) st.moodStartSeq = seq;
@@ -222,8 +297,8 @@ async function enqueue(
     seq,
     promptVersion: station.promptVersion,
     prompt: station.prompt,
-    ...(fallbackActive(st)
-      ? { backend: 'procedural' as const }
+    ...(route.backend !== station.backend
+      ? { backend: route.backend }
       : { backend: station.backend, ...(station.model ? { model: station.model } : {}) }),
     drift,
     params: {
@@ -248,9 +323,10 @@ async function enqueue(
     enqueuedAt: new Date().toISOString(),
   };
   // Add first, then record: a crash between the two re-adds the same id, which BullMQ ignores.
-  st.inflightJobId = await enqueueSegment(d.queue, job, bufferedSeconds);
+  st.inflightJobId = await enqueueSegment(d.queues, job, bufferedSeconds);
   st.inflightSeconds = station.segmentSeconds;
   st.lastSeq = seq;
+  d.metrics?.enqueued(job.backend);
 }
 
 /** Removes played segments beyond the retention count from the index, and from the store unless archiving. */

@@ -12,8 +12,8 @@ import {
   Keys,
   PlayheadStore,
   SegmentIndex,
+  SegmentQueues,
   StationRepo,
-  segmentQueue,
 } from '@lofi/redis';
 import { LocalSegmentStore } from '@lofi/store';
 import pino from 'pino';
@@ -61,7 +61,7 @@ async function run(archive: boolean): Promise<{ dir: string; indexed: number[] }
   const index = new SegmentIndex(conn, keys);
   const chains = new ChainStore(conn, keys);
   const playheads = new PlayheadStore(conn, keys);
-  const queue = segmentQueue(redis.url, prefix);
+  const queues = new SegmentQueues(redis.url, prefix);
   try {
     const station = await new StationRepo(conn, keys, {
       segmentSeconds: 8,
@@ -81,7 +81,7 @@ async function run(archive: boolean): Promise<{ dir: string; indexed: number[] }
       {
         redis: conn,
         keys,
-        queue,
+        queues,
         chains,
         index,
         playheads,
@@ -94,7 +94,7 @@ async function run(archive: boolean): Promise<{ dir: string; indexed: number[] }
     );
     return { dir, indexed: (await index.all('keep')).map((s) => s.seq) };
   } finally {
-    await queue.close();
+    await queues.close();
     await conn.quit();
   }
 }

@@ -41,6 +41,8 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     SEGMENT_SECONDS: '4',
     OVERLAP_SECONDS: '1',
     RETAIN_SEGMENTS: '2',
+    SCHEDULER_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
   };
   const config = loadConfig(env);
   const worker = spawn(path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'), ['run'], {
@@ -54,7 +56,7 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
   const chains = new ChainStore(conn, keys);
   const index = new SegmentIndex(conn, keys);
   const playheads = new PlayheadStore(conn, keys);
-  const queue = segmentQueue(redis.url, prefix);
+  const queue = segmentQueue(redis.url, prefix, 'procedural');
   defer(() => queue.close());
   const log = pino({ level: 'warn' });
   let scheduler: Scheduler = await startScheduler(config, redis.url, log);

@@ -4,8 +4,18 @@
 import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
 import { type Config, requireAdminToken, requireRedisUrl } from '@lofi/config';
-import { ChainStore, connect, Keys, PlayheadStore, SegmentIndex, StationRepo, subscribe } from '@lofi/redis';
-import { LocalSegmentStore } from '@lofi/store';
+import {
+  ChainStore,
+  connect,
+  Keys,
+  NowPlayingStore,
+  PlayheadStore,
+  PlayoutLeases,
+  SegmentIndex,
+  StationRepo,
+  subscribe,
+} from '@lofi/redis';
+import { createSegmentStore } from '@lofi/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { registerHls } from './api/hls.ts';
@@ -45,10 +55,22 @@ export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Pr
   const index = new SegmentIndex(redis, keys);
   const chains = new ChainStore(redis, keys);
   const playheads = new PlayheadStore(redis, keys);
-  const store = new LocalSegmentStore(config.dataDir);
+  const store = createSegmentStore(config.store);
 
   await stations.ensure({ ...DEFAULT_STATION, prompt: config.defaultPrompt });
-  const manager = new StationManager({ config, stations, index, playheads, store, log, hlsTargetSeconds });
+  const leases = new PlayoutLeases(redis, keys, config.leaseTtlMs);
+  const nowPlaying = new NowPlayingStore(redis, keys);
+  const manager = new StationManager({
+    config,
+    stations,
+    index,
+    playheads,
+    leases,
+    nowPlaying,
+    store,
+    log: log.child({ replica: config.replicaId }),
+    hlsTargetSeconds,
+  });
   const sockets = new SocketHub({ manager, stations, chains, log });
   await subscribe(sub, keys, (e) => {
     manager.nudge(e.stationId);
@@ -100,7 +122,7 @@ export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Pr
   managers.set(app, manager);
   app.addHook('onClose', async () => {
     sockets.close();
-    manager.stop();
+    await manager.stop();
     sub.disconnect();
     await redis.quit().catch(() => redis.disconnect());
   });

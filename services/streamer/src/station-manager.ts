@@ -1,26 +1,44 @@
-// Runs one playout and its outputs (MP3/ICY, HLS, listeners) per station, kept in step with Redis.
-import { rmSync } from 'node:fs';
-import path from 'node:path';
+// Runs the stations on this streamer replica, kept in step with Redis. Each station's playout runs
+// on exactly one replica, the holder of its lease (lease.ts): there it is rendered and encoded
+// (StationOutputs); on every other replica it is relayed from the leader and its HLS window read
+// from the store (RelayOutputs). Listeners stay connected to whichever replica they reached while
+// the roles change underneath them: a replica whose leader dies takes the playout over.
 import type { Config } from '@lofi/config';
-import type { PlayheadStore, SegmentIndex, StationRepo } from '@lofi/redis';
-import type { LocalSegmentStore } from '@lofi/store';
+import type {
+  LeaseHolder,
+  NowPlayingStore,
+  PlayheadStore,
+  PlayoutLeases,
+  SegmentIndex,
+  StationRepo,
+} from '@lofi/redis';
+import type { SegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
+import { StationAudience } from './outputs/audience.ts';
+import { HLS_TARGET_SECONDS } from './outputs/hls-output.ts';
+import { HlsPersistence } from './outputs/hls-persist.ts';
 import { type IcecastSource, startIcecastSource } from './outputs/icecast-source.ts';
 import type { IcyBroadcaster } from './outputs/icy.ts';
-import type { Mp3Output } from './outputs/mp3-output.ts';
-import { StationOutputs } from './outputs/station-outputs.ts';
-import { StationPlayout } from './playout/station-playout.ts';
+import { RelayOutputs } from './outputs/relay-outputs.ts';
+import { type RuntimeOutputs, StationOutputs } from './outputs/station-outputs.ts';
+import { type PlayoutView, StationPlayout } from './playout/station-playout.ts';
+import { refusesConnections } from './replicas.ts';
 
 export const MP3_BITRATE_KBPS = 128;
+const SAMPLE_RATE = 48000;
+const CHANNELS = 2;
+/** Station list refresh (events nudge it sooner). */
+const SYNC_MS = 2000;
 
 export interface StationRuntime {
   id: string;
-  playout: StationPlayout;
-  mp3: Mp3Output;
+  /** 'leader': the playout runs here; 'follower': relayed from the replica that holds the lease. */
+  role: 'leader' | 'follower';
+  playout: PlayoutView;
   icy: IcyBroadcaster;
   /** MP3 + HLS outputs, listener counts, and the events WebSocket clients get. */
-  outputs: StationOutputs;
-  /** Push to Icecast (ICECAST_PUSH_URL), null when this station is not pushed. */
+  outputs: RuntimeOutputs;
+  /** Push to Icecast (ICECAST_PUSH_URL), null when this station is not pushed (or not led here). */
   icecast: IcecastSource | null;
 }
 
@@ -29,41 +47,74 @@ export interface ManagerDeps {
   stations: StationRepo;
   index: SegmentIndex;
   playheads: PlayheadStore;
-  store: LocalSegmentStore;
+  leases: PlayoutLeases;
+  nowPlaying: NowPlayingStore;
+  store: SegmentStore;
   log: Logger;
   /** HLS segment target duration; 6 s unless a test shortens it. */
   hlsTargetSeconds?: number;
 }
 
-/** The station's HLS window on disk; the id is a checked slug (STATION_ID_PATTERN). */
-const hlsDirOf = (dataDir: string, id: string): string => path.join(dataDir, 'hls', id);
+interface Entry {
+  /** Null only while the first role is being set up. */
+  rt: StationRuntime | null;
+  audience: StationAudience;
+  log: Logger;
+  /** Leader only. */
+  playout: StationPlayout | null;
+  leaderOutputs: StationOutputs | null;
+  hlsPersist: HlsPersistence | null;
+  /** Follower only. */
+  relay: RelayOutputs | null;
+}
 
 export class StationManager {
-  private readonly runtimes = new Map<string, StationRuntime>();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly entries = new Map<string, Entry>();
+  private syncTimer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
+  /** One lease round at a time; role changes happen only inside it. */
+  private leasing: Promise<void> | null = null;
+  private urgent = false;
   /** Set by stop(): a sync still awaiting Redis must not launch anything afterwards. */
   private stopped = false;
+  private me: LeaseHolder;
 
-  constructor(private readonly d: ManagerDeps) {}
+  constructor(private readonly d: ManagerDeps) {
+    this.me = { replica: d.config.replicaId, url: d.config.replicaUrl ?? '' };
+  }
+
+  get replicaId(): string {
+    return this.me.replica;
+  }
+
+  /** The URL the other replicas relay this one's stations from (known once it listens). */
+  advertise(url: string): void {
+    this.me = { ...this.me, url: this.d.config.replicaUrl ?? url };
+  }
 
   get(id: string): StationRuntime | undefined {
-    return this.runtimes.get(id);
+    return this.entries.get(id)?.rt ?? undefined;
   }
 
   all(): StationRuntime[] {
-    return [...this.runtimes.values()];
+    return [...this.entries.values()].flatMap((e) => (e.rt ? [e.rt] : []));
   }
 
   async start(): Promise<void> {
     await this.sync();
-    this.timer = setInterval(() => this.nudge(), 2000);
+    this.syncTimer = setInterval(() => this.nudge(), SYNC_MS);
+    // Renewed several times per TTL, so one slow round does not lose a lease.
+    this.leaseTimer = setInterval(
+      () => this.leaseRound(),
+      Math.max(100, Math.floor(this.d.config.leaseTtlMs / 5)),
+    );
   }
 
   /** A segment or station event arrived: refresh quickly instead of waiting for the poll. */
   nudge(stationId?: string): void {
     if (this.stopped) return;
-    if (stationId) this.runtimes.get(stationId)?.playout.nudge();
+    if (stationId) this.entries.get(stationId)?.playout?.nudge();
     if (this.syncing) return;
     this.syncing = this.sync()
       .catch((err: unknown) => this.d.log.warn({ err }, 'station sync failed; will retry'))
@@ -72,56 +123,99 @@ export class StationManager {
       });
   }
 
-  stop(): void {
+  /** Stops every station here and hands their leases over (the other replicas take them at once). */
+  async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    for (const r of this.runtimes.values()) this.halt(r);
-    this.runtimes.clear();
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    // A launch or role change in flight finishes first, so nothing it starts outlives the stop.
+    await Promise.all([this.leasing, this.syncing]);
+    const leaders = [...this.entries.entries()].filter(([, e]) => e.rt?.role === 'leader');
+    for (const e of this.entries.values()) this.halt(e);
+    this.entries.clear();
+    await Promise.all(
+      leaders.map(async ([id, e]) => {
+        await e.hlsPersist?.flush();
+        await this.d.leases.release(id);
+      }),
+    ).catch((err: unknown) => this.d.log.warn({ err }, 'could not hand the leases over'));
   }
 
   private async sync(): Promise<void> {
     const ids = new Set((await this.d.stations.list()).map((s) => s.id));
     if (this.stopped) return;
-    for (const id of ids) if (!this.runtimes.has(id)) await this.launch(id);
-    for (const [id, rt] of this.runtimes) {
+    for (const id of ids) if (!this.entries.has(id)) await this.launch(id);
+    for (const [id, e] of this.entries) {
       if (ids.has(id)) continue;
-      // Deleted: its listeners are let go and its music removed from the store.
-      this.runtimes.delete(id);
-      this.halt(rt);
+      // Deleted: its listeners are let go and its music (and HLS window) removed from the store.
+      this.entries.delete(id);
+      this.halt(e);
+      await this.d.leases.release(id);
       await this.d.store.removeStation(id);
-      rmSync(hlsDirOf(this.d.config.dataDir, id), { recursive: true, force: true });
-      this.d.log.info({ stationId: id }, 'station playout stopped');
+      e.log.info('station stopped');
     }
   }
 
-  private halt(rt: StationRuntime): void {
-    rt.playout.stop();
-    rt.outputs.close();
-    rt.icecast?.close();
-  }
-
+  /** A new station here: its audience, then the role its lease gives this replica. */
   private async launch(id: string): Promise<void> {
     if (this.stopped) return;
     const log = this.d.log.child({ stationId: id });
+    const audience = new StationAudience(
+      2 * (this.d.hlsTargetSeconds ?? HLS_TARGET_SECONDS) * 1000,
+      (err, what) => log.error({ err }, `${what} failed`),
+    );
+    const holder = await this.d.leases.claim(id, this.me);
+    const entry: Entry = {
+      rt: null,
+      audience,
+      log,
+      playout: null,
+      leaderOutputs: null,
+      hlsPersist: null,
+      relay: null,
+    };
+    this.entries.set(id, entry);
+    if (holder?.replica === this.me.replica) await this.lead(id, entry);
+    else this.follow(id, entry, holder);
+  }
+
+  private halt(e: Entry): void {
+    this.stopLeading(e);
+    e.relay?.close();
+    e.relay = null;
+    e.audience.close();
+  }
+
+  // ---- roles ----
+
+  private async lead(id: string, e: Entry): Promise<void> {
+    e.relay?.close();
+    e.relay = null;
+    const log = e.log;
     // Icecast push — begin
-    const stream = { bitrateKbps: MP3_BITRATE_KBPS, sampleRate: 48000, channels: 2 };
-    const station = () => this.d.stations.get(id);
-    const icecast = startIcecastSource(this.d.config.icecastPush, id, station, stream, log);
+    const stream = { bitrateKbps: MP3_BITRATE_KBPS, sampleRate: SAMPLE_RATE, channels: CHANNELS };
+    const icecast = startIcecastSource(
+      this.d.config.icecastPush,
+      id,
+      () => this.d.stations.get(id),
+      stream,
+      log,
+    );
     // Icecast push — end
-    // Outputs (MP3, HLS, listener counts, events) — begin
+    const hlsPersist = new HlsPersistence(this.d.store, id, log);
     const outputs: StationOutputs = new StationOutputs({
-      sampleRate: 48000,
-      channels: 2,
+      sampleRate: SAMPLE_RATE,
+      channels: CHANNELS,
       mp3Kbps: MP3_BITRATE_KBPS,
+      audience: e.audience,
       hlsTargetSeconds: this.d.hlsTargetSeconds,
-      hlsDir: hlsDirOf(this.d.config.dataDir, id),
+      hlsPersist,
       clock: (frame) => playout.frameTimeMs(frame),
       nowPlaying: () => playout.nowPlaying,
       onMp3Frame: (f) => icecast?.frame(f),
       log,
     });
-    const { mp3, icy } = outputs;
-    // Outputs — end
+    const history = e.rt?.playout.history ?? [];
     const playout: StationPlayout = new StationPlayout({
       stationId: id,
       index: this.d.index,
@@ -129,10 +223,104 @@ export class StationManager {
       store: this.d.store,
       sink: outputs,
       log,
+      history,
+      onNowPlaying: (state) =>
+        this.d.nowPlaying
+          .write(id, state)
+          .catch((err: unknown) => log.warn({ err }, 'could not publish now-playing')),
     });
-    this.runtimes.set(id, { id, playout, mp3, icy, outputs, icecast });
-    outputs.start();
+    Object.assign(e, { playout, leaderOutputs: outputs, hlsPersist });
+    e.rt = { id, role: 'leader', playout, icy: e.audience.icy, outputs, icecast };
+    await outputs.start();
     await playout.start();
-    log.info('station playout running');
+    log.info({ replica: this.me.replica }, 'station playout running here');
+  }
+
+  private stopLeading(e: Entry): void {
+    e.playout?.stop();
+    e.leaderOutputs?.close();
+    e.rt?.icecast?.close();
+    Object.assign(e, { playout: null, leaderOutputs: null, hlsPersist: null });
+  }
+
+  private follow(id: string, e: Entry, holder: LeaseHolder | null): void {
+    this.stopLeading(e);
+    const relay = new RelayOutputs({
+      stationId: id,
+      audience: e.audience,
+      store: this.d.store,
+      sampleRate: SAMPLE_RATE,
+      hlsTargetSeconds: this.d.hlsTargetSeconds,
+      onLeaderLost: () => this.leaderLost(),
+      log: e.log,
+    });
+    relay.history = [...(e.rt?.playout.history ?? [])];
+    e.relay = relay;
+    e.rt = { id, role: 'follower', playout: relay, icy: e.audience.icy, outputs: relay, icecast: null };
+    relay.start();
+    relay.follow(holder?.url || null);
+    e.log.info({ leader: holder?.replica ?? null }, 'station relayed from its leader');
+  }
+
+  // ---- leases ----
+
+  /** A relay broke: look at the leases now (the leader may be dead), not at the next round. */
+  private leaderLost(): void {
+    this.urgent = true;
+    this.leaseRound();
+  }
+
+  private leaseRound(): void {
+    if (this.stopped) return;
+    if (this.leasing) return;
+    this.leasing = this.renewAll()
+      .catch((err: unknown) => this.d.log.warn({ err }, 'lease round failed; roles unchanged'))
+      .finally(() => {
+        this.leasing = null;
+        if (this.urgent) {
+          this.urgent = false;
+          setTimeout(() => this.leaseRound(), 50);
+        }
+      });
+  }
+
+  /**
+   * Renews this replica's leases and claims free ones. A Redis error changes nothing: a leader
+   * keeps playing through a Redis outage (the listeners must not pay for it); only a lease seen
+   * held by another replica makes this one step down.
+   */
+  private async renewAll(): Promise<void> {
+    for (const [id, e] of this.entries) {
+      if (this.stopped) return;
+      // A follower whose relay plays leaves a lapsed lease to its leader, which takes it back on
+      // its next renewal (after a Redis restart, say): roles flip only when the music needs it.
+      const relayed = e.relay?.relaying === true;
+      let holder = relayed ? await this.d.leases.holder(id) : await this.d.leases.claim(id, this.me);
+      if (holder && holder.replica !== this.me.replica && e.relay && !e.relay.relaying) {
+        // The relay is down: if nothing listens at the leader's address any more, it is dead.
+        if (
+          holder.url &&
+          (await refusesConnections(holder.url)) &&
+          (await this.d.leases.breakIfHeldBy(id, holder))
+        ) {
+          e.log.warn({ leader: holder.replica }, 'leader refuses connections: taking its lease');
+          holder = await this.d.leases.claim(id, this.me);
+        }
+      }
+      if (this.entries.get(id) !== e || this.stopped) continue;
+      const mine = holder?.replica === this.me.replica;
+      if (mine && e.rt?.role === 'follower') {
+        e.log.warn('taking the station playout over');
+        await this.lead(id, e);
+      } else if (holder && !mine && e.rt?.role === 'leader') {
+        e.log.warn({ leader: holder.replica }, 'another replica holds the lease: relaying it instead');
+        this.follow(id, e, holder);
+      } else if (e.relay) {
+        // A lapsed lease (null) or one without a URL yet: keep the relay there is.
+        if (holder?.url) e.relay.follow(holder.url);
+        const state = await this.d.nowPlaying.read(id);
+        if (state) e.relay.setNowPlaying(state);
+      }
+    }
   }
 }

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { waitFor } from '../../../test/helpers/stack.ts';
+import { StationOutputs } from '../src/outputs/station-outputs.ts';
 import type { StationManager } from '../src/station-manager.ts';
 import { type ToneApp, toneApp } from './tone-app.ts';
 
@@ -203,12 +204,14 @@ test('a killed HLS encoder is replaced: the media sequence goes on without a gap
   const url = await mediaUrl();
   const rt = manager.get('lofi');
   assert.ok(rt);
-  const hls = rt.outputs.hls;
+  assert.ok(rt.outputs instanceof StationOutputs, 'the only replica leads the station');
+  const outputs = rt.outputs;
+  const hls = outputs.hls;
   const pid = hls.encoderPid();
   assert.ok(pid);
   const before = await media(url);
   const lastBefore = (before.segments.at(-1) as Seg).seq;
-  const mp3Restarts = rt.outputs.mp3.restarts;
+  const mp3Restarts = outputs.mp3.restarts;
   process.kill(pid, 'SIGKILL');
   const afterKill = await waitFor(
     'three segments from the new encoder',
@@ -222,7 +225,7 @@ test('a killed HLS encoder is replaced: the media sequence goes on without a gap
   );
   assert.equal(hls.restarts, 1);
   assert.notEqual(hls.encoderPid(), pid);
-  assert.equal(rt.outputs.mp3.restarts, mp3Restarts, 'the MP3 encoder is not touched');
+  assert.equal(outputs.mp3.restarts, mp3Restarts, 'the MP3 encoder is not touched');
   for (const [i, s] of afterKill.segments.entries()) assert.equal(s.seq, afterKill.mediaSequence + i);
   const disc = afterKill.segments.find((s) => s.discontinuity) as Seg;
   // The dead encoder's unfinished segment is dropped, not numbered: the next number follows on.

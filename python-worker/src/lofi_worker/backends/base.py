@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lofi_worker.store import SegmentStore
+from lofi_worker.store import Store
 
 
 class BackendUnavailable(RuntimeError):
@@ -25,7 +25,7 @@ class GenerationRequest:
     params: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     attempt: int = 0  # quality retries so far; a backend varies its output with it
-    store: SegmentStore | None = None  # where continueFrom's files are (audio, tokens)
+    store: Store | None = None  # where continueFrom's files are (audio, tokens)
     # The scheduler's reading of the mood for this segment (contract: Drift): text for
     # text-conditioned models, energy and a leading instrument for the arranger.
     drift: dict[str, Any] | None = None

@@ -28,6 +28,7 @@ export function registerMetrics(
     labelNames: ['station', 'output'],
     registers: [registry],
   });
+  const leader = gauge('lofi_station_leader', '1 where this replica runs the playout, 0 where it relays it');
   const hlsSegments = gauge('lofi_hls_segments', 'HLS segments in the live playlist');
   const buffered = gauge('lofi_buffered_seconds', 'Generated audio ahead of the playhead');
   const rtf = gauge('lofi_generation_realtime_factor', 'Seconds of audio generated per second of compute');
@@ -44,7 +45,8 @@ export function registerMetrics(
       dropped.set({ station }, rt.icy.dropped);
       underruns.set({ station }, rt.playout.underruns);
       streamed.set({ station }, rt.playout.streamSeconds);
-      restarts.set({ station, output: 'mp3' }, rt.outputs.mp3.restarts);
+      restarts.set({ station, output: 'mp3' }, rt.outputs.mp3?.restarts ?? 0);
+      leader.set({ station }, rt.role === 'leader' ? 1 : 0);
       restarts.set({ station, output: 'hls' }, rt.outputs.hls.restarts);
       const chain = await d.chains.read(station);
       buffered.set({ station }, chain.bufferedSeconds);

@@ -2,6 +2,7 @@ import type { Station } from '@lofi/redis';
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.ts';
 import { ICY_METAINT } from '../outputs/icy.ts';
+import { RELAY_HEADER } from '../outputs/mp3-relay.ts';
 import { MP3_BITRATE_KBPS } from '../station-manager.ts';
 import type { RouteDeps } from './routes.ts';
 
@@ -38,7 +39,9 @@ export function registerStream(
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, headers);
     res.flushHeaders();
-    rt.icy.add(res, metadata);
+    // Another replica relaying this station: after a reconnect it has the burst's audio already.
+    const relay = req.headers[RELAY_HEADER];
+    rt.icy.add(res, metadata, { burst: relay !== 'resume', relay: relay !== undefined });
     req.log.info({ stationId: s.id, metadata, listeners: rt.icy.count }, 'listener connected');
     res.on('close', () => req.log.info({ stationId: s.id, listeners: rt.icy.count }, 'listener left'));
   });

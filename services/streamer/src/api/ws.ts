@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { errors } from '../errors.ts';
 import type { ListenerCounts } from '../outputs/listeners.ts';
-import type { StationEvent, StationOutputs } from '../outputs/station-outputs.ts';
+import type { RuntimeOutputs, StationEvent } from '../outputs/station-outputs.ts';
 import type { StationManager } from '../station-manager.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { stationIdParams } from './station-runtime.ts';
@@ -70,7 +70,7 @@ function send(ws: WebSocket, msg: Message, log: Logger): boolean {
 /** One station's WebSocket clients and the sources their messages come from. */
 class Channel {
   readonly clients = new Set<WebSocket>();
-  private attached: StationOutputs | null = null;
+  private attached: RuntimeOutputs | null = null;
   private detach: (() => void) | null = null;
   private readonly poller: NodeJS.Timeout;
   private polling: Promise<void> | null = null;

@@ -6,7 +6,7 @@ import type { SegmentResult } from '@lofi/contracts';
 import type { Logger } from 'pino';
 import type { PcmSink } from '../playout/station-playout.ts';
 import { AAC_ENCODER_DELAY, spawnAacTsEncoder } from './aac-ts-encoder.ts';
-import { HlsPersistence } from './hls-persist.ts';
+import type { HlsPersistence } from './hls-persist.ts';
 import type { HlsSegment } from './hls-playlist.ts';
 import { SegmentMarks } from './marks.ts';
 import { packetPid, patPmtPid, pesStartPts, ptsSeconds, TsPacketizer } from './mpegts.ts';
@@ -16,6 +16,8 @@ export const HLS_TARGET_SECONDS = 6;
 export const HLS_WINDOW_SEGMENTS = 10;
 export const HLS_AAC_KBPS = 128;
 export const HLS_CODECS = 'mp4a.40.2';
+/** How long a restarted (or promoted) output waits for the saved window before starting anew. */
+const RESUME_BOUND_MS = 2000;
 /** Segments older than the window stay fetchable this long, for clients a reload behind. */
 const EXTRA_KEPT = 6;
 const SDT_PID = 0x11;
@@ -31,8 +33,8 @@ export interface HlsOutputOptions {
   bitrateKbps?: number;
   /** The first media sequence number (default: seconds since the epoch, see below). */
   firstSequence?: number;
-  /** Where the window is kept for a restart of the streamer (none: memory only). */
-  persistDir?: string;
+  /** Keeps the window in the store, for a restart and for the other replicas (none: memory only). */
+  persist?: HlsPersistence;
 }
 
 export class HlsOutput implements PcmSink {
@@ -66,18 +68,7 @@ export class HlsOutput implements PcmSink {
     // Seconds since the epoch: segments are longer than a second, so a restarted streamer starts
     // above any number the previous process used and clients never see a number reused.
     this.nextSeq = o.firstSequence ?? Math.floor(Date.now() / 1000);
-    this.persist = o.persistDir ? new HlsPersistence(o.persistDir, o.log) : null;
-    const saved = this.persist?.load() ?? [];
-    const last = saved.at(-1);
-    if (last) {
-      // A restarted streamer: the old window stays, numbering goes on after a discontinuity.
-      this.kept.push(...saved);
-      this.nextSeq = last.seq + 1;
-      this.discontinuities = last.discontinuities;
-      this.discontinuityPending = true;
-      o.log.info({ resumedSegments: saved.length, nextSeq: this.nextSeq }, 'HLS window resumed');
-    }
-    this.persist?.sweep(saved);
+    this.persist = o.persist ?? null;
     this.encoder = new SupervisedEncoder({
       name: 'hls',
       channels: o.channels,
@@ -101,6 +92,37 @@ export class HlsOutput implements PcmSink {
 
   encoderPid(): number | undefined {
     return this.encoder.pid();
+  }
+
+  /** Continues the window a previous process saved, if it is recent; call before start(). */
+  async resume(): Promise<void> {
+    // A slow store must not hold the playout back: past the bound, a new window (numbers from the
+    // clock, above the old ones) is better than listeners waiting.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<HlsSegment[]>((resolve) => {
+      timer = setTimeout(() => {
+        this.o.log.warn(
+          { ms: RESUME_BOUND_MS },
+          'the saved HLS window took too long to read; starting a new one',
+        );
+        resolve([]);
+      }, RESUME_BOUND_MS);
+    });
+    const saved = this.persist ? await Promise.race([this.persist.load(), bound]) : [];
+    clearTimeout(timer);
+    const last = saved.at(-1);
+    if (!last || this.kept.length > 0) return;
+    // A restarted streamer: the old window stays, numbering goes on after a discontinuity.
+    this.kept.push(...saved);
+    this.nextSeq = last.seq + 1;
+    this.discontinuities = last.discontinuities;
+    this.discontinuityPending = true;
+    this.o.log.info({ resumedSegments: saved.length, nextSeq: this.nextSeq }, 'HLS window resumed');
+  }
+
+  /** Resolves when the window is written to the store (tests, clean shutdown). */
+  async flush(): Promise<void> {
+    await this.persist?.flush();
   }
 
   start(): void {

@@ -41,20 +41,30 @@ export class IcyBroadcaster {
   private title = '';
   dropped = 0;
 
+  private relays = new Set<Listener>();
+
   get count(): number {
-    return this.listeners.size;
+    return this.listeners.size - this.relays.size;
   }
 
   get currentTitle(): string {
     return this.title;
   }
 
-  /** Adds a listener (headers already sent) and writes the burst. Returns a remover. */
-  add(res: ServerResponse, metadata: boolean): () => void {
+  /**
+   * Adds a listener (headers already sent) and writes the burst, unless it already has the audio
+   * before (a replica's relay reconnecting). Returns a remover.
+   */
+  add(res: ServerResponse, metadata: boolean, o: { burst?: boolean; relay?: boolean } = {}): () => void {
     const l: Listener = { res, metadata, untilMeta: ICY_METAINT, sentTitle: null };
     this.listeners.add(l);
-    for (const f of this.burst) this.writeFrame(l, f);
-    const remove = () => this.listeners.delete(l);
+    // Another replica's relay is not a listener: its own listeners are counted there.
+    if (o.relay) this.relays.add(l);
+    if (o.burst !== false) for (const f of this.burst) this.writeFrame(l, f);
+    const remove = () => {
+      this.listeners.delete(l);
+      this.relays.delete(l);
+    };
     res.on('close', remove);
     return remove;
   }
@@ -70,6 +80,7 @@ export class IcyBroadcaster {
       if (l.res.writableLength > MAX_BACKLOG_BYTES) {
         this.dropped++;
         this.listeners.delete(l);
+        this.relays.delete(l);
         l.res.destroy();
         continue;
       }
@@ -80,6 +91,7 @@ export class IcyBroadcaster {
   closeAll(): void {
     for (const l of this.listeners) l.res.end();
     this.listeners.clear();
+    this.relays.clear();
   }
 
   private writeFrame(l: Listener, f: TaggedFrame): void {

@@ -14,7 +14,8 @@ const SAMPLES_PER_FRAME = 1152;
 
 export interface TaggedFrame {
   data: Buffer;
-  meta: SegmentResult | null;
+  /** From this frame on, the music is this (a segment's result, or a relayed title). */
+  meta: { readonly title: string } | null;
 }
 
 export class Mp3Output implements PcmSink {

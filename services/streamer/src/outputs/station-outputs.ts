@@ -1,25 +1,27 @@
-// Everything one station's playout feeds: the MP3 encoder and its ICY fan-out, the HLS encoder,
-// the listener counts, and the events pushed to WebSocket clients. The playout sees one PcmSink.
+// What one station's playout feeds on the replica that holds its lease: the MP3 encoder (into the
+// audience's ICY fan-out and the Icecast push), the HLS encoder, the listener counts and the
+// now-playing events. The playout sees one PcmSink.
 import type { SegmentResult } from '@lofi/contracts';
 import type { Logger } from 'pino';
 import type { NowPlaying, PcmSink } from '../playout/station-playout.ts';
+import type { StationAudience, StationEvent } from './audience.ts';
 import { HlsOutput } from './hls-output.ts';
-import { IcyBroadcaster } from './icy.ts';
-import { HlsSessions, type ListenerCounts, ListenerStats } from './listeners.ts';
+import type { HlsPersistence } from './hls-persist.ts';
+import type { IcyBroadcaster } from './icy.ts';
+import type { ListenerStats } from './listeners.ts';
 import { Mp3Output, type TaggedFrame } from './mp3-output.ts';
 
-export type StationEvent =
-  | { type: 'now-playing'; nowPlaying: NowPlaying }
-  | { type: 'listeners'; listeners: ListenerCounts };
+export type { StationEvent } from './audience.ts';
 
 export interface StationOutputsOptions {
   sampleRate: number;
   channels: number;
   mp3Kbps: number;
+  audience: StationAudience;
   /** HLS segment target duration (6 s; tests shorten it). */
   hlsTargetSeconds?: number;
-  /** Where the HLS window is kept so a restarted streamer continues the playlist. */
-  hlsDir?: string;
+  /** Keeps the HLS window in the store, for a restarted streamer and the other replicas. */
+  hlsPersist?: HlsPersistence;
   /** Stream clock: wall time (ms) at which stream frame `frame` is on air. */
   clock: (frame: number) => number;
   /** The playout's now-playing, read once the playout has recorded a mark. */
@@ -29,16 +31,35 @@ export interface StationOutputsOptions {
   log: Logger;
 }
 
-export class StationOutputs implements PcmSink {
-  readonly icy = new IcyBroadcaster();
+/** What the API reads of a station's outputs, whichever role this replica has for it. */
+export interface RuntimeOutputs {
+  readonly icy: IcyBroadcaster;
+  readonly listeners: ListenerStats;
+  readonly hls: HlsSource;
+  /** The MP3 encoder, on the leader only. */
+  readonly mp3: Mp3Output | null;
+  subscribe(fn: (e: StationEvent) => void): () => void;
+  close(): void;
+}
+
+/** The live HLS window: encoded here (HlsOutput) or read from the leader's copy (HlsMirror). */
+export interface HlsSource {
+  readonly targetSeconds: number;
+  readonly bandwidth: number;
+  readonly restarts: number;
+  window(): import('./hls-playlist.ts').HlsSegment[];
+  segment(seq: number): import('./hls-playlist.ts').HlsSegment | undefined;
+}
+
+export class StationOutputs implements PcmSink, RuntimeOutputs {
   readonly mp3: Mp3Output;
   readonly hls: HlsOutput;
-  readonly listeners: ListenerStats;
-  private readonly subscribers = new Set<(e: StationEvent) => void>();
+  private readonly audience: StationAudience;
 
   constructor(private readonly o: StationOutputsOptions) {
+    this.audience = o.audience;
     const mp3Frame = (f: TaggedFrame) => {
-      this.icy.frame(f);
+      this.audience.icy.frame(f);
       o.onMp3Frame?.(f);
     };
     this.mp3 = new Mp3Output(o.sampleRate, o.channels, o.mp3Kbps, mp3Frame, o.log);
@@ -46,41 +67,42 @@ export class StationOutputs implements PcmSink {
       sampleRate: o.sampleRate,
       channels: o.channels,
       targetSeconds: o.hlsTargetSeconds,
-      persistDir: o.hlsDir,
+      persist: o.hlsPersist,
       clock: o.clock,
       log: o.log,
     });
-    const sessions = new HlsSessions(2 * this.hls.targetSeconds * 1000);
-    this.listeners = new ListenerStats(
-      () => this.icy.count,
-      sessions,
-      (listeners) => this.emit({ type: 'listeners', listeners }),
-    );
   }
 
-  start(): void {
+  get icy(): IcyBroadcaster {
+    return this.audience.icy;
+  }
+
+  get listeners(): ListenerStats {
+    return this.audience.listeners;
+  }
+
+  /** Continues a saved HLS window, then starts both encoders. */
+  async start(): Promise<void> {
+    await this.hls.resume();
     this.mp3.start();
     this.hls.start();
   }
 
+  /** Stops the encoders; the audience stays (see StationAudience). */
   close(): void {
     this.mp3.close();
     this.hls.close();
-    this.icy.closeAll();
-    this.subscribers.clear();
   }
 
-  /** Returns the unsubscribe function. */
   subscribe(fn: (e: StationEvent) => void): () => void {
-    this.subscribers.add(fn);
-    return () => this.subscribers.delete(fn);
+    return this.audience.subscribe(fn);
   }
 
   write(pcm: Float32Array): void {
     // The MP3 listeners come first: nothing after them may keep their audio from them.
     this.mp3.write(pcm);
     this.guard('hls write', () => this.hls.write(pcm));
-    this.guard('listener count', () => this.listeners.sample());
+    this.guard('listener count', () => this.audience.listeners.sample());
   }
 
   mark(frame: number, meta: SegmentResult): void {
@@ -89,12 +111,8 @@ export class StationOutputs implements PcmSink {
     // The playout records its now-playing right after marking, in the same synchronous call.
     queueMicrotask(() => {
       const np = this.o.nowPlaying();
-      if (np) this.emit({ type: 'now-playing', nowPlaying: np });
+      if (np) this.audience.emit({ type: 'now-playing', nowPlaying: np });
     });
-  }
-
-  private emit(e: StationEvent): void {
-    for (const fn of this.subscribers) this.guard('station event', () => fn(e));
   }
 
   private guard(what: string, fn: () => void): void {

@@ -4,7 +4,7 @@
 import { decodeToFloat32 } from '@lofi/audio';
 import type { SegmentResult } from '@lofi/contracts';
 import type { SegmentIndex } from '@lofi/redis';
-import type { LocalSegmentStore } from '@lofi/store';
+import type { SegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
 import type { PlayableSegment, SegmentProvider } from './mixer.ts';
 
@@ -20,7 +20,7 @@ export class SegmentCache implements SegmentProvider {
   constructor(
     private readonly stationId: string,
     private readonly index: SegmentIndex,
-    private readonly store: LocalSegmentStore,
+    private readonly store: SegmentStore,
     private readonly sampleRate: number,
     private readonly channels: number,
     private readonly log: Logger,
@@ -76,7 +76,7 @@ export class SegmentCache implements SegmentProvider {
     if (!meta || this.decoding.has(seq)) return undefined;
     this.decoding.add(seq);
     try {
-      const pcm = await decodeToFloat32(this.store.pathOf(meta.audioKey), this.sampleRate, this.channels);
+      const pcm = await decodeToFloat32(await this.source(meta.audioKey), this.sampleRate, this.channels);
       const seg = { meta, pcm };
       this.decoded.set(seq, seg);
       return seg;
@@ -96,6 +96,15 @@ export class SegmentCache implements SegmentProvider {
     } finally {
       this.decoding.delete(seq);
     }
+  }
+
+  /** What ffmpeg decodes: the file itself in a local store, else the object's bytes. */
+  private async source(key: string): Promise<string | Buffer> {
+    const file = this.store.localPath(key);
+    if (file !== undefined) return file;
+    const bytes = await this.store.get(key);
+    if (bytes === undefined) throw new Error(`segment ${key} is not in the store`);
+    return bytes;
   }
 
   private childrenOf(seq: number): number[] {

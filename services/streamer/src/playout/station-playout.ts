@@ -2,8 +2,8 @@
 // schedule (start time + frames / rate), so there is no drift over days and a stalled event loop
 // catches up instead of losing time; publishes the playhead for the scheduler.
 import type { SegmentResult } from '@lofi/contracts';
-import type { PlayheadStore, SegmentIndex } from '@lofi/redis';
-import type { LocalSegmentStore } from '@lofi/store';
+import type { NowPlayingEntry, NowPlayingState, PlayheadStore, SegmentIndex } from '@lofi/redis';
+import type { SegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
 import { Mixer, type PlayableSegment } from './mixer.ts';
 import { SegmentCache } from './segment-cache.ts';
@@ -15,33 +15,39 @@ export interface PcmSink {
   mark(frame: number, meta: SegmentResult): void;
 }
 
-export interface NowPlaying {
-  seq: number;
-  title: string;
-  prompt: string;
-  promptVersion: number;
-  backend: string;
-  model: string;
-  startedAt: string;
+export type NowPlaying = NowPlayingEntry;
+
+/** What the API reads of a station's playout, whether it runs here or on the leader replica. */
+export interface PlayoutView {
+  readonly nowPlaying: NowPlaying | null;
+  readonly history: readonly NowPlaying[];
+  readonly underruns: number;
+  readonly streamSeconds: number;
+  /** True while audio is flowing (rendered, or relayed, within the last two seconds). */
+  readonly playing: boolean;
 }
 
 export interface PlayoutOptions {
   stationId: string;
   index: SegmentIndex;
   playheads: PlayheadStore;
-  store: LocalSegmentStore;
+  store: SegmentStore;
   sink: PcmSink;
   log: Logger;
   sampleRate?: number;
   channels?: number;
   /** How far ahead of the wall clock audio is rendered (absorbs timer jitter). */
   leadSeconds?: number;
+  /** Continues this history (a replica taking over keeps what the leader played). */
+  history?: readonly NowPlaying[];
+  /** A new segment went on air (the replicas that relay this station follow it). */
+  onNowPlaying?: (state: NowPlayingState) => void;
 }
 
 const CHUNK_SECONDS = 0.1;
 const HISTORY = 20;
 
-export class StationPlayout {
+export class StationPlayout implements PlayoutView {
   readonly sampleRate: number;
   readonly channels: number;
   private readonly cache: SegmentCache;
@@ -61,6 +67,7 @@ export class StationPlayout {
     this.sampleRate = o.sampleRate ?? 48000;
     this.channels = o.channels ?? 2;
     this.lead = Math.round((o.leadSeconds ?? 0.25) * this.sampleRate);
+    this.history.push(...(o.history ?? []).slice(0, HISTORY));
     this.cache = new SegmentCache(o.stationId, o.index, o.store, this.sampleRate, this.channels, o.log);
     this.mixer = new Mixer(this.sampleRate, this.channels, this.cache, {
       segmentStarted: (seg, frame, bridged) => this.onSegmentStarted(seg, frame, bridged),
@@ -191,6 +198,7 @@ export class StationPlayout {
     };
     this.history.unshift(this.nowPlaying);
     this.history.length = Math.min(this.history.length, HISTORY);
+    this.o.onNowPlaying?.({ nowPlaying: this.nowPlaying, history: [...this.history] });
     this.o.log.info({ seq: m.seq, title: m.title, promptVersion: m.promptVersion }, 'segment on air');
   }
 }

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from lofi_worker.store import SegmentStore, StoreKeyError
+from lofi_worker.store import Store, StoreKeyError
 
 
 @dataclass
@@ -55,7 +55,7 @@ def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
 
 def plan_context(
     cont: dict[str, Any],
-    store: SegmentStore,
+    store: Store,
     *,
     sr: int,
     overlap_s: float,
@@ -79,7 +79,7 @@ def plan_context(
 
 def _from_tokens(
     cont: dict[str, Any],
-    store: SegmentStore,
+    store: Store,
     hop: int,
     join: int,
     end: int,
@@ -88,7 +88,7 @@ def _from_tokens(
     cardinality: int,
     max_frames: int,
 ) -> Context:
-    tokens = tokens_from_bytes(store.path(cont["tokensKey"]).read_bytes(), codebooks, cardinality)
+    tokens = tokens_from_bytes(store.read_bytes(cont["tokensKey"]), codebooks, cardinality)
     t0 = round(float(cont["state"]["tokensStartSeconds"]) * sr)
     if t0 > join:
         raise ValueError("tokens start after the join")
@@ -101,7 +101,7 @@ def _from_tokens(
 
 def _from_audio(
     cont: dict[str, Any],
-    store: SegmentStore,
+    store: Store,
     hop: int,
     join: int,
     end: int,
