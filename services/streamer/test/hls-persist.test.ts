@@ -151,7 +151,9 @@ test('a store that hangs delays persistence, never the stream', { timeout: 60_00
   );
 });
 
-test('a store that hangs on reading does not hold the playout back at start', { timeout: 30_000 }, async () => {
+test('a store that hangs on reading does not hold the playout back at start', {
+  timeout: 30_000,
+}, async () => {
   const local = tempStore();
   const hung: SegmentStore = {
     kind: 'local',
