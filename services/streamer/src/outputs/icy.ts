@@ -69,6 +69,11 @@ export class IcyBroadcaster {
     return remove;
   }
 
+  /** The title of what plays now, for a stream whose frames carry none (a replica's relay). */
+  retitle(title: string): void {
+    this.title = title;
+  }
+
   frame(f: TaggedFrame): void {
     if (f.meta) this.title = f.meta.title;
     this.burst.push(f);

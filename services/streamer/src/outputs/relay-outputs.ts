@@ -38,7 +38,6 @@ export class RelayOutputs implements RuntimeOutputs, PlayoutView {
   private relayedBefore = false;
   private frames = 0;
   private lastFrameMs = 0;
-  private pendingTitle: string | null = null;
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -92,7 +91,8 @@ export class RelayOutputs implements RuntimeOutputs, PlayoutView {
     )
       return;
     this.nowPlaying = np;
-    this.pendingTitle = np.title;
+    // The relayed bytes carry no titles: from now on the in-band title is the leader's.
+    this.o.audience.icy.retitle(np.title);
     this.o.audience.emit({ type: 'now-playing', nowPlaying: np });
   }
 
@@ -119,9 +119,7 @@ export class RelayOutputs implements RuntimeOutputs, PlayoutView {
         this.relayedBefore = true;
         this.frames++;
         this.lastFrameMs = Date.now();
-        const title = this.pendingTitle;
-        this.pendingTitle = null;
-        this.o.audience.icy.frame(title === null ? f : { data: f.data, meta: { title } });
+        this.o.audience.icy.frame(f);
       },
       onEnd: (frames, reason) => {
         if (this.relay !== relay || this.closed) return;
