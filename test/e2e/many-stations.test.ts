@@ -61,6 +61,10 @@ test(`${STATIONS} stations on one worker all play with a full lookahead`, { time
     240_000,
     1000,
   );
+  // 'ok' counts the job in flight: a station that just started may still reach the end of its
+  // first segment before that job lands (a bridge while filling, allowed). One segment later every
+  // station's lookahead is really there.
+  await new Promise((r) => setTimeout(r, 10_000));
   const filled = new Map((await views()).map((s) => [s.id, s.underruns]));
   // Hold for a while: the target must be kept, not just reached.
   await new Promise((r) => setTimeout(r, 20_000));
