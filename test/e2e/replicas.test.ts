@@ -109,6 +109,24 @@ test('a second streamer relays the leader and takes the playout over when it die
     async () => onB.snapshot().audioSeconds > 8 && onA.snapshot().audioSeconds > 8,
     60_000,
   );
+  // Either replica reports the station's whole audience: one listener here, one there (the
+  // relay between them is not a listener).
+  const everywhere = async (base: string) =>
+    (await (await fetch(`${base}/api/stations/lofi/listeners`)).json()) as {
+      total: number;
+      replicas: number;
+    };
+  for (const base of [a, b]) {
+    await waitFor(
+      `both listeners counted at ${base}`,
+      async () => {
+        const c = await everywhere(base);
+        return c.total === 2 && c.replicas === 2;
+      },
+      10_000,
+      200,
+    );
+  }
   const hlsBefore = await playlist(b);
   const fromB = onB.snapshot();
   const fromA = onA.snapshot();
@@ -140,4 +158,14 @@ test('a second streamer relays the leader and takes the playout over when it die
   assert.ok((hlsAfter.seqs.at(-1) ?? 0) > (hlsBefore.seqs.at(-1) ?? 0), 'and it goes on');
   const viewAfter = (await (await fetch(`${b}/api/stations/lofi`)).json()) as { nowPlaying: unknown };
   assert.ok(viewAfter.nowPlaying, 'the survivor reports what plays');
+  // The dead replica's counts age out; both listeners are now the survivor's (A restarted empty).
+  await waitFor(
+    'the counts to settle on the survivor',
+    async () => {
+      const c = await everywhere(b);
+      return c.total === 2 ? c : null;
+    },
+    15_000,
+    500,
+  );
 });

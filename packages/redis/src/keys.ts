@@ -35,5 +35,9 @@ export class Keys {
   nowPlaying(id: string): string {
     return `${this.prefix}:station:${id}:now-playing`;
   }
+  /** Each replica's listener counts of a station (listener-counts.ts). */
+  listeners(id: string): string {
+    return `${this.prefix}:station:${id}:listeners`;
+  }
   // Streamer replicas — end
 }

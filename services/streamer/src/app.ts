@@ -8,6 +8,7 @@ import {
   ChainStore,
   connect,
   Keys,
+  ListenerCountStore,
   NowPlayingStore,
   PlayheadStore,
   PlayoutLeases,
@@ -60,6 +61,7 @@ export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Pr
   await stations.ensure({ ...DEFAULT_STATION, prompt: config.defaultPrompt });
   const leases = new PlayoutLeases(redis, keys, config.leaseTtlMs);
   const nowPlaying = new NowPlayingStore(redis, keys);
+  const counts = new ListenerCountStore(redis, keys);
   const manager = new StationManager({
     config,
     stations,
@@ -67,6 +69,7 @@ export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Pr
     playheads,
     leases,
     nowPlaying,
+    counts,
     store,
     log: log.child({ replica: config.replicaId }),
     hlsTargetSeconds,

@@ -6,6 +6,7 @@
 import type { Config } from '@lofi/config';
 import type {
   LeaseHolder,
+  ListenerCountStore,
   NowPlayingStore,
   PlayheadStore,
   PlayoutLeases,
@@ -49,6 +50,8 @@ export interface ManagerDeps {
   playheads: PlayheadStore;
   leases: PlayoutLeases;
   nowPlaying: NowPlayingStore;
+  /** Listener counts of every replica, so any of them can report a station's whole audience. */
+  counts: ListenerCountStore;
   store: SegmentStore;
   log: Logger;
   /** HLS segment target duration; 6 s unless a test shortens it. */
@@ -91,6 +94,31 @@ export class StationManager {
   /** The URL the other replicas relay this one's stations from (known once it listens). */
   advertise(url: string): void {
     this.me = { ...this.me, url: this.d.config.replicaUrl ?? url };
+  }
+
+  /**
+   * A station's listeners on every replica: this one's, counted now, plus what the others last
+   * published (at most a lease round old). Redis unreachable: this replica's alone.
+   */
+  async listenersEverywhere(
+    rt: StationRuntime,
+  ): Promise<{ mp3: number; hls: number; total: number; replicas: number }> {
+    const here = rt.outputs.listeners.sample();
+    let mp3 = here.mp3;
+    let hls = here.hls;
+    let replicas = 1;
+    try {
+      const all = await this.d.counts.read(rt.id);
+      for (const [replica, c] of Object.entries(all.replicas)) {
+        if (replica === this.me.replica) continue;
+        mp3 += c.mp3;
+        hls += c.hls;
+        replicas++;
+      }
+    } catch (err) {
+      this.d.log.warn({ err, stationId: rt.id }, "could not read the other replicas' listener counts");
+    }
+    return { mp3, hls, total: mp3 + hls, replicas };
   }
 
   get(id: string): StationRuntime | undefined {
@@ -308,6 +336,10 @@ export class StationManager {
         }
       }
       if (this.entries.get(id) !== e || this.stopped) continue;
+      if (e.rt) {
+        const { mp3, hls } = e.rt.outputs.listeners.sample();
+        await this.d.counts.publish(id, this.me.replica, { mp3, hls });
+      }
       const mine = holder?.replica === this.me.replica;
       if (mine && e.rt?.role === 'follower') {
         e.log.warn('taking the station playout over');

@@ -71,7 +71,8 @@ function hlsSession(): { stop(): void; done: Promise<void> } {
 test('listeners are counted exactly: two MP3 connections and one HLS session are three', {
   timeout: 60_000,
 }, async () => {
-  assert.deepEqual(await counts(), { stationId: 'lofi', mp3: 0, hls: 0, total: 0, peak: 0 });
+  const none = { mp3: 0, hls: 0, total: 0, peak: 0 };
+  assert.deepEqual(await counts(), { stationId: 'lofi', ...none, replicas: 1, here: none });
   const a = await mp3Listener();
   const b = await mp3Listener();
   const player = hlsSession();
@@ -110,7 +111,8 @@ test('listeners are counted exactly: two MP3 connections and one HLS session are
     },
     4 * TARGET * 1000 + 3000,
   );
-  assert.deepEqual(gone, { stationId: 'lofi', mp3: 0, hls: 0, total: 0, peak: 3 });
+  const goneHere = { mp3: 0, hls: 0, total: 0, peak: 3 };
+  assert.deepEqual(gone, { stationId: 'lofi', ...goneHere, replicas: 1, here: goneHere });
   assert.equal((await fetch(`${base}/api/stations/nope/listeners`)).status, 404);
 });
 

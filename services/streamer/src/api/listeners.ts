@@ -1,4 +1,5 @@
-// GET /api/stations/:id/listeners: exact counts (see outputs/listeners.ts for what one listener is).
+// GET /api/stations/:id/listeners: exact counts (see outputs/listeners.ts for what one listener is):
+// this replica's (`here`, with its peak) and the station's on every replica (the top-level counts).
 import type { StationRepo } from '@lofi/redis';
 import type { FastifyInstance } from 'fastify';
 import type { StationManager } from '../station-manager.ts';
@@ -13,7 +14,9 @@ export function registerListeners(
     { schema: { params: stationIdParams } },
     async (req) => {
       const rt = await runtimeOf(d.manager, d.stations, req.params.id);
-      return { stationId: rt.id, ...rt.outputs.listeners.sample() };
+      const here = rt.outputs.listeners.sample();
+      const { mp3, hls, total, replicas } = await d.manager.listenersEverywhere(rt);
+      return { stationId: rt.id, mp3, hls, total, peak: here.peak, replicas, here };
     },
   );
 }

@@ -116,7 +116,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       generationRealtimeFactor: chain.generationRealtimeFactor,
       // The station's own backend keeps failing and the procedural fallback is playing.
       fallback: chain.fallbackUntilMs > Date.now(),
-      listeners: rt?.outputs.listeners.sample().total ?? 0,
+      listeners: rt ? (await d.manager.listenersEverywhere(rt)).total : 0,
       underruns: rt?.playout.underruns ?? 0,
       nowPlaying: rt?.playout.nowPlaying ?? null,
       streamUrl: `/stations/${s.id}/stream.mp3`,
