@@ -27,14 +27,10 @@ export class ListenerCountStore {
       .exec();
   }
 
-  /** Every live replica's counts and their sum; stale fields (dead replicas) are removed. */
-  async read(
-    stationId: string,
-    now = Date.now(),
-  ): Promise<{ total: ReplicaCounts; replicas: Record<string, ReplicaCounts> }> {
+  /** Every live replica's counts; stale fields (dead replicas) are removed. */
+  async read(stationId: string, now = Date.now()): Promise<Record<string, ReplicaCounts>> {
     const key = this.keys.listeners(stationId);
     const all = await this.redis.hgetall(key);
-    const total = { mp3: 0, hls: 0 };
     const replicas: Record<string, ReplicaCounts> = {};
     const stale: string[] = [];
     for (const [replica, raw] of Object.entries(all)) {
@@ -49,12 +45,9 @@ export class ListenerCountStore {
         stale.push(replica);
         continue;
       }
-      const counts = { mp3: Number(c.mp3) || 0, hls: Number(c.hls) || 0 };
-      replicas[replica] = counts;
-      total.mp3 += counts.mp3;
-      total.hls += counts.hls;
+      replicas[replica] = { mp3: Number(c.mp3) || 0, hls: Number(c.hls) || 0 };
     }
     if (stale.length > 0) await this.redis.hdel(key, ...stale);
-    return { total, replicas };
+    return replicas;
   }
 }

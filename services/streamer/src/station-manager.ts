@@ -20,6 +20,7 @@ import { HLS_TARGET_SECONDS } from './outputs/hls-output.ts';
 import { HlsPersistence } from './outputs/hls-persist.ts';
 import { type IcecastSource, startIcecastSource } from './outputs/icecast-source.ts';
 import type { IcyBroadcaster } from './outputs/icy.ts';
+import type { ListenerCounts } from './outputs/listeners.ts';
 import { RelayOutputs } from './outputs/relay-outputs.ts';
 import { type RuntimeOutputs, StationOutputs } from './outputs/station-outputs.ts';
 import { type PlayoutView, StationPlayout } from './playout/station-playout.ts';
@@ -66,7 +67,6 @@ interface Entry {
   /** Leader only. */
   playout: StationPlayout | null;
   leaderOutputs: StationOutputs | null;
-  hlsPersist: HlsPersistence | null;
   /** Follower only. */
   relay: RelayOutputs | null;
 }
@@ -102,14 +102,14 @@ export class StationManager {
    */
   async listenersEverywhere(
     rt: StationRuntime,
-  ): Promise<{ mp3: number; hls: number; total: number; replicas: number }> {
+  ): Promise<{ mp3: number; hls: number; total: number; replicas: number; here: ListenerCounts }> {
     const here = rt.outputs.listeners.sample();
     let mp3 = here.mp3;
     let hls = here.hls;
     let replicas = 1;
     try {
-      const all = await this.d.counts.read(rt.id);
-      for (const [replica, c] of Object.entries(all.replicas)) {
+      const others = await this.d.counts.read(rt.id);
+      for (const [replica, c] of Object.entries(others)) {
         if (replica === this.me.replica) continue;
         mp3 += c.mp3;
         hls += c.hls;
@@ -118,7 +118,7 @@ export class StationManager {
     } catch (err) {
       this.d.log.warn({ err, stationId: rt.id }, "could not read the other replicas' listener counts");
     }
-    return { mp3, hls, total: mp3 + hls, replicas };
+    return { mp3, hls, total: mp3 + hls, replicas, here };
   }
 
   get(id: string): StationRuntime | undefined {
@@ -158,12 +158,16 @@ export class StationManager {
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     // A launch or role change in flight finishes first, so nothing it starts outlives the stop.
     await Promise.all([this.leasing, this.syncing]);
-    const leaders = [...this.entries.entries()].filter(([, e]) => e.rt?.role === 'leader');
+    // Taken before halt(), which forgets the outputs: the HLS window queued so far is written
+    // before the lease goes, so the replica taking over resumes all of it.
+    const leading = [...this.entries.entries()].flatMap(([id, e]) =>
+      e.leaderOutputs ? [{ id, hls: e.leaderOutputs.hls }] : [],
+    );
     for (const e of this.entries.values()) this.halt(e);
     this.entries.clear();
     await Promise.all(
-      leaders.map(async ([id, e]) => {
-        await e.hlsPersist?.flush();
+      leading.map(async ({ id, hls }) => {
+        await hls.flush();
         await this.d.leases.release(id);
       }),
     ).catch((err: unknown) => this.d.log.warn({ err }, 'could not hand the leases over'));
@@ -199,7 +203,6 @@ export class StationManager {
       log,
       playout: null,
       leaderOutputs: null,
-      hlsPersist: null,
       relay: null,
     };
     this.entries.set(id, entry);
@@ -230,14 +233,13 @@ export class StationManager {
       log,
     );
     // Icecast push — end
-    const hlsPersist = new HlsPersistence(this.d.store, id, log);
     const outputs: StationOutputs = new StationOutputs({
       sampleRate: SAMPLE_RATE,
       channels: CHANNELS,
       mp3Kbps: MP3_BITRATE_KBPS,
       audience: e.audience,
       hlsTargetSeconds: this.d.hlsTargetSeconds,
-      hlsPersist,
+      hlsPersist: new HlsPersistence(this.d.store, id, log),
       clock: (frame) => playout.frameTimeMs(frame),
       nowPlaying: () => playout.nowPlaying,
       onMp3Frame: (f) => icecast?.frame(f),
@@ -257,7 +259,7 @@ export class StationManager {
           .write(id, state)
           .catch((err: unknown) => log.warn({ err }, 'could not publish now-playing')),
     });
-    Object.assign(e, { playout, leaderOutputs: outputs, hlsPersist });
+    Object.assign(e, { playout, leaderOutputs: outputs });
     e.rt = { id, role: 'leader', playout, icy: e.audience.icy, outputs, icecast };
     await outputs.start();
     await playout.start();
@@ -268,7 +270,7 @@ export class StationManager {
     e.playout?.stop();
     e.leaderOutputs?.close();
     e.rt?.icecast?.close();
-    Object.assign(e, { playout: null, leaderOutputs: null, hlsPersist: null });
+    Object.assign(e, { playout: null, leaderOutputs: null });
   }
 
   private follow(id: string, e: Entry, holder: LeaseHolder | null): void {

@@ -14,8 +14,7 @@ export function registerListeners(
     { schema: { params: stationIdParams } },
     async (req) => {
       const rt = await runtimeOf(d.manager, d.stations, req.params.id);
-      const here = rt.outputs.listeners.sample();
-      const { mp3, hls, total, replicas } = await d.manager.listenersEverywhere(rt);
+      const { mp3, hls, total, replicas, here } = await d.manager.listenersEverywhere(rt);
       return { stationId: rt.id, mp3, hls, total, peak: here.peak, replicas, here };
     },
   );

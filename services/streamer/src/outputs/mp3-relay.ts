@@ -5,7 +5,6 @@
 // (reconnect to the same leader, another one, or take the playout over).
 import http from 'node:http';
 import { Mp3FrameSplitter } from '@lofi/audio';
-import type { Logger } from 'pino';
 import type { TaggedFrame } from './mp3-output.ts';
 
 /** Sent by a relay: 'first' on its first connection, 'resume' after (no burst wanted then). */
@@ -19,7 +18,6 @@ export interface Mp3RelayOptions {
   onFrame: (f: TaggedFrame) => void;
   /** The connection ended (or never opened); `frames` relayed over it. */
   onEnd: (frames: number, reason: string) => void;
-  log: Logger;
 }
 
 export class Mp3Relay {
@@ -27,7 +25,6 @@ export class Mp3Relay {
   private ended = false;
   private frames = 0;
   private watchdog: NodeJS.Timeout | null = null;
-  lastFrameMs = 0;
 
   constructor(private readonly o: Mp3RelayOptions) {}
 
@@ -46,7 +43,6 @@ export class Mp3Relay {
           this.arm();
           for (const data of splitter.push(chunk)) {
             this.frames++;
-            this.lastFrameMs = Date.now();
             this.o.onFrame({ data, meta: null });
           }
         });

@@ -114,7 +114,6 @@ export class RelayOutputs implements RuntimeOutputs, PlayoutView {
     const relay: Mp3Relay = new Mp3Relay({
       url: `${url}/stations/${this.o.stationId}/stream.mp3`,
       resume: this.relayedBefore,
-      log: this.o.log,
       onFrame: (f) => {
         this.relayedBefore = true;
         this.frames++;

@@ -7,6 +7,7 @@ import type { NowPlaying, PcmSink } from '../playout/station-playout.ts';
 import type { StationAudience, StationEvent } from './audience.ts';
 import { HlsOutput } from './hls-output.ts';
 import type { HlsPersistence } from './hls-persist.ts';
+import type { HlsSegment } from './hls-playlist.ts';
 import type { IcyBroadcaster } from './icy.ts';
 import type { ListenerStats } from './listeners.ts';
 import { Mp3Output, type TaggedFrame } from './mp3-output.ts';
@@ -47,8 +48,8 @@ export interface HlsSource {
   readonly targetSeconds: number;
   readonly bandwidth: number;
   readonly restarts: number;
-  window(): import('./hls-playlist.ts').HlsSegment[];
-  segment(seq: number): import('./hls-playlist.ts').HlsSegment | undefined;
+  window(): HlsSegment[];
+  segment(seq: number): HlsSegment | undefined;
 }
 
 export class StationOutputs implements PcmSink, RuntimeOutputs {
