@@ -19,6 +19,13 @@ export type Backend = 'procedural' | 'musicgen';
  * via the `definition` "StoreKey".
  */
 export type StoreKey = string;
+/**
+ * Store key of a station's melody file (musicgen-melody conditions on its chroma).
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "MelodyKey".
+ */
+export type MelodyKey = string;
 
 export interface SegmentContract {
   SegmentJob?: SegmentJob;
@@ -57,6 +64,11 @@ export interface SegmentJob {
   audioKey: string;
   continueFrom: null | ContinueFrom;
   enqueuedAt?: string;
+  track?: Track;
+  /**
+   * A melody for musicgen-melody to condition on (its chroma).
+   */
+  melodyKey?: string;
 }
 /**
  * This interface was referenced by `SegmentContract`'s JSON-Schema
@@ -109,6 +121,42 @@ export interface MusicalState {
   [k: string]: unknown;
 }
 /**
+ * The track this segment belongs to. A track is a run of consecutive segments of one station, two to four minutes long by default (TRACK_SECONDS), with a name and an arc: intro, development, outro into the next track. Chosen by the scheduler, deterministic from the station's seed and the track index; a mood change starts a new track at once. Listeners see tracks (titles, now-playing, history); segments stay the unit of generation and crossfade.
+ *
+ * This interface was referenced by `SegmentContract`'s JSON-Schema
+ * via the `definition` "Track".
+ */
+export interface Track {
+  /**
+   * Station-wide track number, counting up across moods.
+   */
+  index: number;
+  /**
+   * The track's English name, e.g. 'Late Bus Home'.
+   */
+  name: string;
+  /**
+   * Optional second-language name (Chinese moods).
+   */
+  subtitle?: string;
+  /**
+   * The station's name or its artist setting: StreamTitle is 'artist - name'.
+   */
+  artist: string;
+  /**
+   * This segment's index within the track (0: the track's first segment).
+   */
+  position: number;
+  /**
+   * Planned number of segments in the track.
+   */
+  segments: number;
+  /**
+   * Where in the track's arc this segment sits.
+   */
+  part: 'intro' | 'development' | 'outro';
+}
+/**
  * This interface was referenced by `SegmentContract`'s JSON-Schema
  * via the `definition` "SegmentResult".
  */
@@ -144,4 +192,5 @@ export interface SegmentResult {
   qualityRetries?: number;
   state: MusicalState;
   createdAt?: string;
+  track?: Track;
 }
