@@ -3,7 +3,9 @@
 // the same load generator (bench/fanout-client.ts, its own process). Ramp steps of STEPS listeners,
 // each held HOLD_MS, until fewer than 99 % keep up. A listener keeps up when its audio after the
 // connect burst stays within 1 s of the wall clock. Server CPU comes from /proc/<pid>/stat.
-// Prints JSON.
+// First, on each server, a connect storm: STORM_N listeners within STORM_MS (time to first audio
+// byte, held at real time, CPU per 1000 over the hold), STORM_ROUNDS rounds alternating servers.
+// Usage: bench/fanout.ts [storm] (storm: the storm only, no ramp). Prints JSON.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +21,13 @@ const RAMP_MS = 2500;
 const HOLD_MS = 12_000;
 const HELD_FRACTION = 0.99;
 /** Whole-run limit: no new step starts past it. */
-const BUDGET_MS = 190_000;
+const BUDGET_MS = 260_000;
 const MOUNT = '/lofi.mp3';
+const STORM_N = 3000;
+const STORM_MS = 2000;
+const STORM_HOLD_MS = 10_000;
+const STORM_ROUNDS = 2;
+const STORM_ONLY = process.argv[2] === 'storm';
 
 const unavailable = icecastUnavailable();
 if (unavailable) throw new Error(`the fan-out benchmark needs icecast2: ${unavailable}`);
@@ -126,6 +133,47 @@ async function ramp(name: string, url: string, pid: number): Promise<StepStats[]
   return out;
 }
 
+interface StormStats {
+  n: number;
+  rampMs: number;
+  heldFraction: number;
+  started: number;
+  ttfaP50Ms: number;
+  ttfaP90Ms: number;
+  ttfaP99Ms: number;
+  ttfaMaxMs: number;
+  cpuCoresPer1000: number;
+  clientCores: number;
+}
+
+/** STORM_N listeners within STORM_MS, all at once against one server; CPU over the hold. */
+async function storm(name: string, url: string, pid: number): Promise<StormStats> {
+  let cpuAtRamp = 0;
+  const rampTimer = setTimeout(() => {
+    cpuAtRamp = cpuSeconds(pid);
+  }, STORM_MS + 1000);
+  const r = await runStep({ url, n: STORM_N, rampMs: STORM_MS, holdMs: STORM_HOLD_MS });
+  clearTimeout(rampTimer);
+  const cores = (cpuSeconds(pid) - cpuAtRamp) / ((r.endedAt - r.rampedAt - 1000) / 1000);
+  // Listeners that never got audio count as the slowest.
+  const ttfa = [...r.ttfaMs, ...Array<number>(STORM_N - r.started).fill(Number.POSITIVE_INFINITY)];
+  const s: StormStats = {
+    n: STORM_N,
+    rampMs: STORM_MS,
+    heldFraction: r.held / STORM_N,
+    started: r.started,
+    ttfaP50Ms: quantile(ttfa, 0.5),
+    ttfaP90Ms: quantile(ttfa, 0.9),
+    ttfaP99Ms: quantile(ttfa, 0.99),
+    ttfaMaxMs: quantile(ttfa, 1),
+    cpuCoresPer1000: cores / (STORM_N / 1000),
+    clientCores: r.clientCores,
+  };
+  process.stderr.write(`[fanout] storm ${name} ${JSON.stringify(s)}\n`);
+  await new Promise((res) => setTimeout(res, 2000));
+  return s;
+}
+
 /** The largest step held, and where it broke (null: never broke within the steps). */
 function summary(stats: StepStats[]) {
   const ok = stats.filter((s) => s.heldFraction >= HELD_FRACTION);
@@ -155,14 +203,28 @@ try {
   const streamerPid = stack.children.get('streamer')?.pid;
   const icePid = ice.pid();
   if (!streamerPid || !icePid) throw new Error('no server pid');
-  const ours = summary(await ramp('ours', `${stack.baseUrl}/stations/lofi/stream.mp3`, streamerPid));
-  const theirs = summary(await ramp('icecast2', ice.mountUrl(MOUNT), icePid));
+  const oursUrl = `${stack.baseUrl}/stations/lofi/stream.mp3`;
+  const storms: { ours: StormStats[]; icecast2: StormStats[] } = { ours: [], icecast2: [] };
+  for (let round = 0; round < STORM_ROUNDS; round++) {
+    // Alternating who goes first, so neither always meets a fresher machine.
+    const order = round % 2 === 0 ? (['ours', 'icecast2'] as const) : (['icecast2', 'ours'] as const);
+    for (const who of order) {
+      storms[who].push(
+        who === 'ours'
+          ? await storm('ours', oursUrl, streamerPid)
+          : await storm('icecast2', ice.mountUrl(MOUNT), icePid),
+      );
+    }
+  }
+  const ours = summary(STORM_ONLY ? [] : await ramp('ours', oursUrl, streamerPid));
+  const theirs = summary(STORM_ONLY ? [] : await ramp('icecast2', ice.mountUrl(MOUNT), icePid));
   // CPU and start-up time compared at the largest step both held.
   const common = Math.min(ours.held, theirs.held);
   const at = (s: ReturnType<typeof summary>) => s.steps.find((x) => x.n === common) ?? null;
   result = {
     steps,
     holdSeconds: HOLD_MS / 1000,
+    storm: storms,
     ours,
     icecast2: theirs,
     heldRatio: theirs.held ? ours.held / theirs.held : Number.NaN,

@@ -64,11 +64,12 @@ try {
     await wait(async () => {
       const np = (await (await fetch(`${base}/api/stations/lofi/now-playing`)).json()) as {
         promptVersion: number;
-        title: string;
+        streamTitle: string;
         startedAt: string;
       };
       if (np.promptVersion !== promptVersion) return false;
-      title = np.title;
+      // The in-band title is the track's `artist - title`.
+      title = np.streamTitle;
       onAir.push((Date.parse(np.startedAt) - t0) / 1000);
       return true;
     }, 30_000);

@@ -6,9 +6,20 @@ facebook/musicgen-small (d_model 1024, 24 layers, 16 heads, ffn 4096) or -medium
 (`run_group`: context of real tokens, sampling with guidance, EnCodec decode). Speed does not
 depend on the weights' values. Prints a markdown table on stderr and one JSON line on stdout.
 
+Both engines: `--engines transformers,audiocraft` also builds the same architecture with
+AudioCraft's own builders (its LMModel and 32 kHz EnCodec from a config; a lookup-table text
+conditioner in place of T5-base, which runs once per call and costs little next to the decoder)
+and times the AudioCraft engine on the same path. AudioCraft lives in
+python-worker/.venv-audiocraft, which also has transformers, so both engines run in one process
+on one torch.
+
     python-worker/.venv/bin/python bench/musicgen_speed.py                 # small, medium on CUDA
     python-worker/.venv/bin/python bench/musicgen_speed.py --quick         # tiny model, CPU check
     python-worker/.venv/bin/python bench/musicgen_speed.py --sizes small --batches 1,8 --seconds 20
+    # the CPU row of docs/BENCHMARKS.md: small, both engines, 1 and 4 stations, 2 s + 2 s context
+    python-worker/.venv-audiocraft/bin/python bench/musicgen_speed.py --device cpu \
+        --engines transformers,audiocraft --sizes small --batches 1,4 \
+        --seconds 2 --context-seconds 2
 """
 
 from __future__ import annotations
@@ -60,7 +71,10 @@ def build(size: str, device: str) -> TransformersEngine:
         ffn_dim=ffn, num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048,
         bos_token_id=2048,
     )  # fmt: skip
-    config = MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=decoder)
+    # Sub-configs as dicts: transformers 4.x (AudioCraft's environment) takes only those, 5.x both.
+    config = MusicgenConfig(
+        text_encoder=text.to_dict(), audio_encoder=codec.to_dict(), decoder=decoder.to_dict()
+    )
     torch.manual_seed(0)
     with torch.device(device):
         model = MusicgenForConditionalGeneration(config)
@@ -76,7 +90,66 @@ def build(size: str, device: str) -> TransformersEngine:
     return TransformersEngine.from_model(model, fast, f"random-{size}")
 
 
-def measure(engine: TransformersEngine, batch: int, context: int, new: int) -> dict[str, Any]:
+def build_audiocraft(size: str, device: str) -> Any:
+    """The same decoder and codec through AudioCraft's builders (what get_pretrained would load)."""
+    from audiocraft.models import MusicGen, builders
+    from lofi_worker.backends.musicgen.audiocraft_engine import AudioCraftEngine
+    from omegaconf import OmegaConf
+
+    hidden, layers, heads, ffn = DECODERS[size]
+    tiny = size == "tiny"
+    seanet = {
+        "dimension": 8 if tiny else 128, "channels": 1, "causal": False,
+        "n_filters": 4 if tiny else 64, "n_residual_layers": 1, "ratios": [8, 5, 4, 4],
+        "activation": "ELU", "activation_params": {"alpha": 1.0}, "norm": "weight_norm",
+        "norm_params": {}, "kernel_size": 7, "residual_kernel_size": 3, "last_kernel_size": 7,
+        "dilation_base": 2, "pad_mode": "constant", "true_skip": True, "compress": 2,
+        "lstm": 1 if tiny else 2, "disable_norm_outer_blocks": 0, "encoder": {},
+        "decoder": {"trim_right_ratio": 1.0, "final_activation": None,
+                    "final_activation_params": None},
+    }  # fmt: skip
+    lm = {  # config/model/lm/default.yaml + musicgen_lm.yaml + model_scale
+        "dim": hidden, "num_heads": heads, "num_layers": layers, "hidden_scale": ffn // hidden,
+        "n_q": 4, "card": 2048, "dropout": 0.0, "emb_lr": None, "activation": "gelu",
+        "norm_first": True, "bias_ff": False, "bias_attn": False, "bias_proj": False,
+        "past_context": None, "causal": True, "custom": False, "memory_efficient": True,
+        "attention_as_float32": False, "layer_scale": None, "positional_embedding": "sin",
+        "xpos": False, "checkpointing": "none", "weight_init": "gaussian",
+        "depthwise_init": "current", "zero_bias_init": True, "norm": "layer_norm",
+        "cross_attention": False, "qk_layer_norm": False, "qk_layer_norm_cross": False,
+        "attention_dropout": None, "kv_repeat": 1, "two_step_cfg": False,
+    }  # fmt: skip
+    cfg = OmegaConf.create({
+        "device": device, "dtype": "float32", "sample_rate": 32000, "channels": 1,
+        "compression_model": "encodec",
+        "encodec": {"autoencoder": "seanet", "quantizer": "rvq", "sample_rate": 32000,
+                    "channels": 1, "causal": False, "renormalize": False},
+        "seanet": seanet,
+        "rvq": {"n_q": 4, "q_dropout": False, "bins": 2048, "decay": 0.99, "kmeans_init": True,
+                "kmeans_iters": 50, "threshold_ema_dead_code": 2, "orthogonal_reg_weight": 0.0,
+                "orthogonal_reg_active_codes_only": False},
+        "lm_model": "transformer_lm", "transformer_lm": lm,
+        "codebooks_pattern": {"modeling": "delay",
+                              "delay": {"delays": [0, 1, 2, 3], "flatten_first": 0,
+                                        "empty_initial": 0}},
+        "classifier_free_guidance": {"training_dropout": 0.2, "inference_coef": 3.0},
+        "attribute_dropout": {},
+        "fuser": {"cross_attention_pos_emb": False, "cross_attention_pos_emb_scale": 1,
+                  "sum": [], "prepend": [], "cross": ["description"], "input_interpolate": []},
+        # "noop" hashes the text; "whitespace" would load (download) spaCy's en_core_web_sm
+        "conditioners": {"description": {"model": "lut", "lut": {
+            "n_bins": 512, "dim": 64, "tokenizer": "noop"}}},
+        "dataset": {"segment_duration": 30.0},
+    })  # fmt: skip
+    torch.manual_seed(0)
+    codec = builders.get_compression_model(cfg).eval()
+    model = builders.get_lm_model(cfg).eval()
+    return AudioCraftEngine.from_model(
+        MusicGen(f"random-{size}", codec, model, max_duration=30.0), f"random-{size}-audiocraft"
+    )
+
+
+def measure(engine: Any, batch: int, context: int, new: int) -> dict[str, Any]:
     rng = np.random.default_rng(batch)
     items = [
         GenItem(
@@ -95,15 +168,20 @@ def measure(engine: TransformersEngine, batch: int, context: int, new: int) -> d
         for i in range(batch)
     ]
     sync()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run_group(engine, items, context)
     sync()
     seconds = time.perf_counter() - started
+    # CPU seconds of this process (all threads): on a shared machine wall time also counts the
+    # other tenants; audio / CPU seconds is the real-time factor per dedicated core.
+    cpu_seconds = time.process_time() - cpu
     audio = new / engine.frame_rate
     return {
         "batch": batch,
         "audioSecondsPerStation": audio,
         "computeSeconds": round(seconds, 3),
+        "cpuSeconds": round(cpu_seconds, 3),
+        "realtimeFactorPerCore": round(batch * audio / max(cpu_seconds, 1e-9), 4),
         "realtimeFactorPerStation": round(audio / seconds, 3),
         "realtimeFactorTotal": round(batch * audio / seconds, 3),
         "tokensPerSecond": round(batch * new * engine.num_codebooks / seconds, 1),
@@ -123,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=None, help="new audio per station")
     p.add_argument("--context-seconds", type=float, default=None)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--engines", default="transformers", help="comma list: transformers,audiocraft")
     args = p.parse_args(argv)
     device = "cpu" if args.quick else args.device
     sizes = (args.sizes or ("tiny" if args.quick else "small,medium")).split(",")
@@ -133,17 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     batches = [int(b) for b in args.batches.split(",")]
     name = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
     rows = []
-    for size in sizes:
-        engine = build(size, device)
+    runs = [(s, e) for s in sizes for e in args.engines.split(",")]
+    for size, engine_name in runs:
+        builder = build_audiocraft if engine_name == "audiocraft" else build
+        engine = builder(size, device)
         context, new = round(context_s * 50), round(seconds * 50)
-        measure(engine, 1, context, 5)  # warm-up: kernels, allocator
+        measure(engine, 1, context, new)  # warm-up at the real shape: kernels, allocator, caches
         for b in batches:
-            row = {"size": size, "device": name, "contextSeconds": context_s, **measure(
-                engine, b, context, new
-            )}  # fmt: skip
+            row = {"size": size, "engine": engine_name, "device": name,
+                   "torch": torch.__version__, "contextSeconds": context_s,
+                   **measure(engine, b, context, new)}  # fmt: skip
             rows.append(row)
             print(
-                f"| {size} | {b} | {row['realtimeFactorPerStation']:.2f}x | "
+                f"| {size} | {engine_name} | {b} | {row['realtimeFactorPerStation']:.2f}x | "
                 f"{row['realtimeFactorTotal']:.2f}x | {row['tokensPerSecond']:.0f} |",
                 file=sys.stderr,
             )
@@ -151,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
     print(
-        "\n| size | stations (batch) | real time per station | total real time | tokens/s |\n"
-        "|---|---|---|---|---|\n"
+        "\n| size | engine | stations (batch) | real time per station | total real time "
+        "| tokens/s |\n|---|---|---|---|---|---|\n"
         + "\n".join(
-            f"| {r['size']} | {r['batch']} | {r['realtimeFactorPerStation']:.2f}x | "
-            f"{r['realtimeFactorTotal']:.2f}x | {r['tokensPerSecond']:.0f} |"
+            f"| {r['size']} | {r['engine']} | {r['batch']} | "
+            f"{r['realtimeFactorPerStation']:.2f}x | {r['realtimeFactorTotal']:.2f}x | "
+            f"{r['tokensPerSecond']:.0f} |"
             for r in rows
         ),
         file=sys.stderr,

@@ -4,7 +4,8 @@
 // per second of stream, so "stations one core carries" is its inverse. Each side runs a short chain
 // (2 segments) and the full one; the difference is the marginal cost per stream second, free of
 // start-up (liquidsoap type-checks its whole standard library first, about 2 s of CPU). Both sides'
-// outputs are measured with ffprobe. Usage: bench/playout-peer.ts [SEGMENTS=16] [REPS=3]. Prints JSON.
+// outputs are measured with ffprobe. Usage: bench/playout-peer.ts [SEGMENTS=16] [REPS=3] [DECODE=thread|ffmpeg]
+// (ffmpeg: one ffmpeg process per segment, as the streamer decoded before). Prints JSON.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { decodeToFloat32, spawnMp3Encoder } from '@lofi/audio';
+import { decodeToFloat32, decodeWithFfmpeg, spawnMp3Encoder } from '@lofi/audio';
 import { assertSegmentResult, type SegmentResult } from '@lofi/contracts';
 import { spawnAacTsEncoder } from '../services/streamer/src/outputs/aac-ts-encoder.ts';
 import { Mixer, type PlayableSegment } from '../services/streamer/src/playout/mixer.ts';
@@ -24,6 +25,7 @@ const KBPS = 128;
 const CHUNK = Math.round(0.1 * SR);
 const SEGMENTS = Number(process.argv[2] ?? 16);
 const REPS = Number(process.argv[3] ?? 3);
+const DECODE = process.argv[4] === 'ffmpeg' ? decodeWithFfmpeg : decodeToFloat32;
 const SHORT = 2;
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -83,13 +85,12 @@ interface Run {
   tsSeconds: number;
 }
 
-/** Our per-station path: ffmpeg decode to f32le (as segment-cache does), Mixer, both encoders. */
+/** Our per-station path: decode (the segment cache's decoder thread), Mixer, both encoders. */
 async function ours(metas: SegmentResult[], dir: string, out: string): Promise<Run> {
   mkdirSync(out, { recursive: true });
   const t0 = cpuWithChildren();
   const segs: PlayableSegment[] = [];
-  for (const meta of metas)
-    segs.push({ meta, pcm: await decodeToFloat32(path.join(dir, meta.audioKey), SR, CH) });
+  for (const meta of metas) segs.push({ meta, pcm: await DECODE(path.join(dir, meta.audioKey), SR, CH) });
   const mixer = new Mixer(
     SR,
     CH,
@@ -195,6 +196,7 @@ try {
   process.stdout.write(
     `${JSON.stringify({
       segments: SEGMENTS,
+      decode: process.argv[4] === 'ffmpeg' ? 'ffmpeg' : 'thread',
       streamSeconds,
       oursCpuPerStreamSecond: oursCpu,
       peerCpuPerStreamSecond: peerCpu,

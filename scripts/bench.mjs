@@ -46,6 +46,18 @@ const fanRows = [
     'node --import tsx bench/fanout.ts',
   ],
   [
+    `Fan-out connect storm: ${fan.storm.ours[0]?.n} listeners within ${(fan.storm.ours[0]?.rampMs ?? 0) / 1000} s, time to first audio byte (each round)`,
+    `ours ${fan.storm.ours.map((s) => `p50 ${ms(s.ttfaP50Ms)}, p99 ${ms(s.ttfaP99Ms)}`).join(' / ')}; icecast2 ${fan.storm.icecast2.map((s) => `p50 ${ms(s.ttfaP50Ms)}, p99 ${ms(s.ttfaP99Ms)}`).join(' / ')}`,
+    `${fan.icecastVersion}, same run, same load generator, rounds alternating who goes first; a listener that never got audio counts as infinitely slow`,
+    'node --import tsx bench/fanout.ts storm',
+  ],
+  [
+    'Fan-out connect storm: listeners held at real time, and server CPU per 1,000 listeners over the 10 s hold (each round)',
+    `ours ${fan.storm.ours.map((s) => `${(s.heldFraction * 100).toFixed(1)} % held, ${(s.cpuCoresPer1000 * 100).toFixed(1)} % of a core`).join(' / ')}; icecast2 ${fan.storm.icecast2.map((s) => `${(s.heldFraction * 100).toFixed(1)} % held, ${(s.cpuCoresPer1000 * 100).toFixed(1)} %`).join(' / ')}`,
+    `${fan.icecastVersion}, same run`,
+    'node --import tsx bench/fanout.ts storm',
+  ],
+  [
     `Fan-out time to first audio (at ${fanAt.n} listeners, connected over 2.5 s)`,
     `ours p50 ${ms(fanAt.ours?.ttfaP50Ms)}, p99 ${ms(fanAt.ours?.ttfaP99Ms)}; icecast2 p50 ${ms(fanAt.icecast2?.ttfaP50Ms)}, p99 ${ms(fanAt.icecast2?.ttfaP99Ms)}`,
     `${fan.icecastVersion}, same run`,
@@ -67,6 +79,58 @@ const playoutPeerRows = [
 // Playout peer — end
 process.stderr.write('[bench] seams over 100 crossfades of real segments…\n');
 const seams = json(process.execPath, ['--import', 'tsx', 'bench/seams.ts', '100']);
+// Listening quality — begin
+process.stderr.write(
+  '[bench] listening quality: an hour of procedural music, three moods (about 4 minutes)…\n',
+);
+const lq = json(path.join(VENV_BIN, 'python'), ['bench/listening_quality.py', '20']);
+const lqCmd = 'python-worker/.venv/bin/python bench/listening_quality.py 20';
+const x2 = (v) => (v == null || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(2)}×`);
+const seamText = (s) =>
+  s
+    ? `worst ${x2(s.stepRatio)}, p99 ${x2(s.stepP99Ratio)} (step); worst ${x2(s.fluxRatio)}, p99 ${x2(s.fluxP99Ratio)} (flux)`
+    : 'n/a';
+const dist = (kind, group, digits) => lq.distances[kind]?.[group]?.toFixed(digits) ?? 'n/a';
+const baseDist = (kind, group, digits) => lq.baseline?.distances[kind]?.[group]?.toFixed(digits) ?? 'n/a';
+const listeningRows = [
+  [
+    `Listening: per-segment loudness and true peak over ${(lq.audioSeconds / 60).toFixed(0)} min of three moods (${lq.segments} segments, ${lq.tracks} tracks)`,
+    `${lq.segmentLufsMin.toFixed(2)} … ${lq.segmentLufsMax.toFixed(2)} LUFS (${lq.segmentsOutside1Lu} outside ±1 LU); true peak max ${lq.segmentTruePeakMax.toFixed(2)} dBTP; joined stream ${lq.streamLufs.toFixed(2)} LUFS, ${lq.streamTruePeak.toFixed(2)} dBTP`,
+    'goal -16 ±1 LUFS, ≤ -1 dBTP',
+    lqCmd,
+  ],
+  [
+    'Listening: longest silence (< -60 dBFS) in the joined hour',
+    `${(lq.longestSilenceSeconds * 1000).toFixed(1)} ms`,
+    'goal: none over 0.3 s',
+    lqCmd,
+  ],
+  [
+    `Listening: seams of the hour vs the music elsewhere (${lq.seams.n} crossfades)`,
+    `${seamText(lq.seams)}; against the same place in other bars: ${seamText(lq.seamsVsDownbeats)}`,
+    'the same hour outside the seams; goal ≤ 1.0× at p99',
+    lqCmd,
+  ],
+  [
+    `Listening: track changes (${lq.trackChanges?.n ?? 0}, ring-out into the new downbeat) and mood changes (${lq.moodChanges?.n ?? 0})`,
+    `tracks ${seamText(lq.trackChanges)}; moods ${seamText(lq.moodChanges)}`,
+    'the same hour elsewhere',
+    lqCmd,
+  ],
+  [
+    'Listening: variety between tracks of one mood (median distance of consecutive tracks): chroma (1 − cos), timbre (RMS dB over 24 bands), tempo',
+    `chroma ${dist('chroma', 'consecutive', 3)}, timbre ${dist('timbre', 'consecutive', 2)} dB, tempo ${dist('tempo', 'consecutive', 1)} BPM`,
+    `tracks of different moods: ${dist('chroma', 'between', 3)}, ${dist('timbre', 'between', 2)} dB, ${dist('tempo', 'between', 1)} BPM; the arranger without tracks (same cuts): ${baseDist('chroma', 'consecutive', 3)}, ${baseDist('timbre', 'consecutive', 2)} dB, ${baseDist('tempo', 'consecutive', 1)} BPM`,
+    lqCmd,
+  ],
+  [
+    'Listening: longest passage repeated note for note in another track',
+    `${lq.repeat.acrossTracksBars} bars (within a track: ${lq.repeat.withinTrackBars}), over ${lq.repeat.bars} bars`,
+    `goal: none over 4 bars; without tracks: ${lq.baseline?.repeat.acrossTracksBars ?? 'n/a'} bars`,
+    lqCmd,
+  ],
+];
+// Listening quality — end
 process.stderr.write('[bench] start-up (npm start to first audio, 3 runs)…\n');
 const startup = json(process.execPath, ['--import', 'tsx', 'bench/startup.ts', '3']);
 
@@ -117,6 +181,9 @@ const rows = [
     'the same stream outside the crossfades',
     'node --import tsx bench/seams.ts 100',
   ],
+  // Listening quality — begin
+  ...listeningRows,
+  // Listening quality — end
   [
     'Start-up: `npm start` (installed) to the first audio byte at a listener, fresh DATA_DIR',
     `median ${startup.firstAudioSeconds.toFixed(1)} s (HTTP up at ${startup.httpSeconds.toFixed(1)} s), ${startup.runs} runs`,

@@ -10,6 +10,10 @@ setup({ needRedis: true, needIcecast: true });
 ensureChromium();
 // Web pages — end
 const compose = ensureCompose();
+// AudioCraft engine — begin: its own Python environment (python-worker/.venv-audiocraft, once)
+const { ensureAudioCraftEnv, runAudioCraftTests } = await import('./lib/audiocraft-env.mjs');
+ensureAudioCraftEnv();
+// AudioCraft engine — end
 
 const SKIP = new Set(['node_modules', '.git', 'data', 'python-worker', '.tmp']);
 function findTests(dir, out = []) {
@@ -85,12 +89,17 @@ async function composeConfig() {
 }
 
 const files = findTests(ROOT);
-const [nodeCode, pyCode] = await Promise.all([
+const [nodeCode, [pyCode, audioCraftCode]] = await Promise.all([
   // Two files at a time: the end-to-end suites each run whole stations (twenty in one of them) on
   // a 2-core CI machine, and more at once starve the playouts they are measuring.
   run('node tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files]),
-  run('pytest', py('pytest'), ['-q', '-p', 'no:cacheprovider'], { cwd: worker, quiet: true }),
+  run('pytest', py('pytest'), ['-q', '-p', 'no:cacheprovider'], { cwd: worker, quiet: true }).then(
+    // AudioCraft engine — begin: its tests in its environment after the main pytest (not a third
+    // CPU-heavy suite at once); any skip or no test fails
+    async (code) => [code, await runAudioCraftTests({ quiet: true })],
+    // AudioCraft engine — end
+  ),
 ]);
 
-const failed = [...lint, nodeCode, pyCode].some((c) => c !== 0);
+const failed = [...lint, nodeCode, pyCode, audioCraftCode].some((c) => c !== 0);
 process.exit(failed ? 1 : 0);

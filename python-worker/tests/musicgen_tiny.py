@@ -48,7 +48,10 @@ def build_tiny_musicgen(folder: Path, seed: int = 0) -> Path:
         vocab_size=2048, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, ffn_dim=64,
         num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048, bos_token_id=2048,
     )  # fmt: skip
-    config = MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=decoder)
+    # Sub-configs as dicts: transformers 4.x (the AudioCraft environment's) takes only those.
+    config = MusicgenConfig(
+        text_encoder=text.to_dict(), audio_encoder=codec.to_dict(), decoder=decoder.to_dict()
+    )
     model = MusicgenForConditionalGeneration(config)
     model.generation_config.decoder_start_token_id = 2048
     model.generation_config.pad_token_id = 2048

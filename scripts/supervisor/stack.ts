@@ -1,6 +1,7 @@
 // The whole station as processes: Redis (unless REDIS_URL points elsewhere), the scheduler, the
 // worker(s) and the streamer. Used by `npm start` and by the end-to-end tests.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, ConfigError, loadConfig } from '@lofi/config';
 import type { Logger } from 'pino';
@@ -8,6 +9,15 @@ import { SupervisedChild } from './child.ts';
 import { freePort, portIsFree, redisSpec, stopStaleRedis, waitForPort } from './redis.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
+/**
+ * The worker's Python environment: AudioCraft pins old packages, so it has one of its own. Without
+ * it the main one runs, and its MusicGen jobs fail saying where AudioCraft is expected.
+ */
+export const workerVenv = (env: NodeJS.ProcessEnv): string =>
+  env.MUSICGEN_ENGINE?.trim() === 'audiocraft' &&
+  existsSync(path.join(ROOT, 'python-worker/.venv-audiocraft/bin/lofi-worker'))
+    ? '.venv-audiocraft'
+    : '.venv';
 const TSX = ['--import', 'tsx'];
 
 export interface Stack {
@@ -88,7 +98,8 @@ export async function startStack({ env = process.env, log, persist = true }: Sta
       new SupervisedChild(
         {
           name: `worker-${i + 1}`,
-          cmd: path.join(ROOT, 'python-worker/.venv/bin/lofi-worker'),
+          // MUSICGEN_ENGINE=audiocraft: AudioCraft's own environment (scripts/lib/audiocraft-env.mjs).
+          cmd: path.join(ROOT, `python-worker/${workerVenv(baseEnv)}/bin/lofi-worker`),
           args: ['run'],
           env: await metricsEnv(`worker-${i + 1}`, 'WORKER_METRICS_PORT', config.workerMetricsPort, i),
           cwd: ROOT,

@@ -74,6 +74,14 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
     channels: 2,
     audioKey: audioKeyFor('lofi', 0, 0),
     continueFrom: null,
+    track: {
+      index: 0,
+      name: 'Rain on the Window',
+      artist: 'Night Owl FM',
+      position: 0,
+      segments: 3,
+      part: 'intro',
+    },
   };
   const id = await enqueueSegment(queues, job);
   assert.equal(id, 'lofi:0:0');
@@ -84,6 +92,9 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
   assert.equal(result.seq, 0);
   assert.equal(result.backend, 'procedural');
   assert.equal(result.continuesSeq, null);
+  // The worker echoes the track and names the segment after it.
+  assert.deepEqual(result.track, job.track);
+  assert.equal(result.title, 'Rain on the Window');
   // The FLAC is where the contract says, with the duration the result claims.
   const probe = execFileSync(
     'ffprobe',
@@ -124,16 +135,23 @@ test('TypeScript enqueues, Python renders, the streamer plays', { timeout: 120_0
   const base = `http://127.0.0.1:${addr.port}`;
   await waitFor('healthz 200', async () => (await fetch(`${base}/healthz`)).status === 200, 20_000);
 
-  assert.equal(await icyTitle(`${base}/stations/lofi/stream.mp3`), result.title);
+  // Players show `artist - title`.
+  assert.equal(await icyTitle(`${base}/stations/lofi/stream.mp3`), 'Night Owl FM - Rain on the Window');
   const rec = await record(`${base}/stations/lofi/stream.mp3`, 4);
   assert.ok(rec.seconds > 3, `recorded ${rec.seconds} s`);
   assert.ok(rec.longestSilenceSeconds < 0.3, `silence ${rec.longestSilenceSeconds} s`);
   const np = (await (await fetch(`${base}/api/stations/lofi/now-playing`)).json()) as {
     seq: number;
     title: string;
+    artist: string;
+    segment: { seq: number; detail: string };
   };
   assert.equal(np.seq, 0);
-  assert.equal(np.title, result.title);
+  assert.equal(np.title, 'Rain on the Window');
+  assert.equal(np.artist, 'Night Owl FM');
+  // The segment's musical detail stays available (the console shows it).
+  assert.equal(np.segment.seq, 0);
+  assert.match(np.segment.detail, / · /);
 });
 
 test('a bad job fails with a reason and the worker goes on', { timeout: 120_000 }, async (t) => {

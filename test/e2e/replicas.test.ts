@@ -80,8 +80,10 @@ test('a second streamer relays the leader and takes the playout over when it die
   // The relayed stream carries the leader's titles in band (read by icecast-parser).
   const history = async () =>
     (
-      (await (await fetch(`${b}/api/stations/lofi/history`)).json()) as { history: { title: string }[] }
-    ).history.map((h) => h.title);
+      (await (await fetch(`${b}/api/stations/lofi/history`)).json()) as {
+        history: { streamTitle: string }[];
+      }
+    ).history.map((h) => h.streamTitle);
   const title = await icyTitle(`${b}/stations/lofi/stream.mp3`);
   assert.ok(
     title.length > 0 && (await history()).includes(title),

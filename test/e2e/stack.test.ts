@@ -13,7 +13,13 @@ interface StationView {
   promptVersion: number;
   bufferedSeconds: number;
   underruns: number;
-  nowPlaying: { seq: number; title: string; promptVersion: number; prompt: string } | null;
+  nowPlaying: {
+    seq: number;
+    title: string;
+    streamTitle: string;
+    promptVersion: number;
+    prompt: string;
+  } | null;
 }
 
 test('one command plays, survives a killed worker, changes mood, and stops cleanly', {
@@ -104,10 +110,10 @@ test('one command plays, survives a killed worker, changes mood, and stops clean
   );
   const latency = (Date.now() - requested) / 1000;
   assert.ok(latency < 15, `mood heard after ${latency} s`);
-  // In-band: ICY listeners get the new title too.
+  // In-band: ICY listeners get the new mood's track too, as `artist - title`.
   await waitFor(
     'the ICY title of the new mood',
-    async () => (await icyTitle(stream)) === after.nowPlaying?.title,
+    async () => (await icyTitle(stream)) === after.nowPlaying?.streamTitle,
     30_000,
     1000,
   );

@@ -19,9 +19,30 @@ export interface ToneChain {
   /** Seconds from one segment's start to the next's. */
   contentSeconds: number;
   overlapSeconds: number;
+  /** The track of each tone (its index); without it the segments carry no track (older data). */
+  tracks?: readonly number[];
 }
 
 export const toneTitle = (k: number, freq: number): string => `Tone ${k} at ${freq} Hz`;
+export const TONE_ARTIST = 'Tone FM';
+export const toneTrackName = (index: number): string => `Tone Track ${index}`;
+
+/** The contract's track of tone `k` in the chain (its position counted within its track). */
+function toneTrack(chain: ToneChain, k: number): SegmentResult['track'] {
+  const index = chain.tracks?.[k];
+  if (index === undefined || !chain.tracks) return undefined;
+  const members = chain.tracks.flatMap((t, i) => (t === index ? [i] : []));
+  const position = members.indexOf(k);
+  const part = position === 0 ? 'intro' : position === members.length - 1 ? 'outro' : 'development';
+  return {
+    index,
+    name: toneTrackName(index),
+    artist: TONE_ARTIST,
+    position,
+    segments: members.length,
+    part,
+  };
+}
 
 /** Writes the chain's FLAC files and metadata into the store and the index of station `lofi`. */
 export async function writeToneChain(dataDir: string, index: SegmentIndex, chain: ToneChain): Promise<void> {
@@ -65,6 +86,8 @@ export async function writeToneChain(dataDir: string, index: SegmentIndex, chain
       joinAtSeconds: k === 0 ? 0 : chain.contentSeconds,
       state: {},
     };
+    const track = toneTrack(chain, k);
+    if (track) meta.track = track;
     writeFileSync(path.join(dataDir, meta.metaKey), JSON.stringify(meta));
     await index.add(meta);
   }

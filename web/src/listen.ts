@@ -1,8 +1,8 @@
 // The listen pages: `/` lists the stations, `/stations/:id` plays one.
 import { coverOf, getJson, listenerCount, type NowPlaying, type StationView } from './lib/api.ts';
-import { $, ago, h, setText, stationIdFromPath } from './lib/dom.ts';
-import { LiveFeed } from './lib/live.ts';
-import { mountPlayer } from './lib/now-playing.ts';
+import { $, ago, clock, h, setText, stationIdFromPath } from './lib/dom.ts';
+import { LiveFeed, playedSeconds } from './lib/live.ts';
+import { mountPlayer, trackName } from './lib/now-playing.ts';
 import { RadioPlayer } from './lib/player.ts';
 
 const app = $('#app');
@@ -63,7 +63,7 @@ async function stationList(): Promise<void> {
         c = { title, mood, img, ears };
         cards.set(s.id, c);
       }
-      setText(c.title, s.nowPlaying?.title ?? 'Warming up…');
+      setText(c.title, s.nowPlaying ? trackName(s.nowPlaying) : 'Warming up…');
       setText(c.mood, s.prompt);
       const n = listenerCount(s.listeners);
       setText(c.ears, n === 1 ? '1 listening' : `${n} listening`);
@@ -122,12 +122,15 @@ function stationPage(stationId: string): void {
     // While playing, only what has reached the listener's ears: the server is a few seconds ahead.
     const at = player.heardAt();
     const items = at === null ? all : all.filter((i) => Date.parse(i.startedAt) <= at);
-    const key = items.map((i) => i.seq).join(',');
+    const key = items.map((i) => `${i.seq}:${i.endedAt ?? ''}`).join(',');
     if (key === historyKey) {
-      // Only the "n min ago" labels move.
+      // Only the "n min ago" labels and the playing track's length move.
       history.querySelectorAll<HTMLTimeElement>('time').forEach((t) => {
         setText(t, ago(t.dateTime));
       });
+      const on = items[0];
+      const len = history.querySelector('.h-len');
+      if (on && len && on.endedAt === null) setText(len, clock(playedSeconds(on)));
       return;
     }
     historyKey = key;
@@ -139,8 +142,13 @@ function stationPage(stationId: string): void {
             'li',
             {},
             h('img', { src: coverOf(stationId, i.seq), alt: '', width: 48, height: 48, loading: 'lazy' }),
-            h('div', {}, h('p', { class: 'h-title' }, i.title), h('p', { class: 'h-mood' }, i.prompt)),
-            h('time', { datetime: i.startedAt }, ago(i.startedAt)),
+            h('div', {}, h('p', { class: 'h-title' }, trackName(i)), h('p', { class: 'h-mood' }, i.prompt)),
+            h(
+              'p',
+              { class: 'h-when' },
+              h('time', { datetime: i.startedAt }, ago(i.startedAt)),
+              h('span', { class: 'h-len', title: 'Length' }, clock(playedSeconds(i))),
+            ),
           ),
         ),
     );

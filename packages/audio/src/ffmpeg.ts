@@ -1,24 +1,53 @@
 // ffmpeg adapters. Everything that spawns ffmpeg lives here so the rest of the code deals in PCM and
 // frames. fluent-ffmpeg builds the encoder's command line; the processes are real ffmpeg.
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
+import { type DecodedAudio, flacDecoder, isFlac } from './flac.ts';
 
 export const PCM_FORMAT = 'f32le';
 
 /**
- * Decodes any audio file to interleaved Float32 PCM at the given rate and channel count. `input`
- * is a file path, or the file's bytes (from a segment store without local files), fed on stdin.
+ * Decodes an audio file to interleaved Float32 PCM at the given rate and channel count. `input` is
+ * a file path, or the file's bytes (from a segment store without local files). FLAC at that rate
+ * and channel count (every segment the worker writes) is decoded in-process, on the decoder
+ * thread; anything else goes through ffmpeg.
+ */
+export async function decodeToFloat32(
+  input: string | Buffer,
+  sampleRate: number,
+  channels: number,
+  /** Lower goes first on the decoder threads (0: needed next). */
+  priority = 0,
+): Promise<Float32Array> {
+  const bytes = typeof input === 'string' ? await readFile(input) : input;
+  if (!isFlac(bytes)) return decodeWithFfmpeg(bytes, sampleRate, channels, input);
+  const file = typeof input === 'string' ? input : `<${input.length} bytes>`;
+  let d: DecodedAudio;
+  try {
+    d = await flacDecoder().decode(bytes, priority);
+  } catch (err) {
+    throw new Error(`could not decode ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (d.sampleRate === sampleRate && d.channels === channels) return d.pcm;
+  // Another rate or layout (not what the worker writes): ffmpeg resamples.
+  return decodeWithFfmpeg(bytes, sampleRate, channels, input);
+}
+
+/**
+ * Decodes any audio file through one ffmpeg process: a path, or the bytes fed on stdin.
  * Spawned directly rather than through fluent-ffmpeg: piping its output into a stream races the
  * stream's close against ffmpeg's exit and, under load, fails a good file with "Output stream
  * closed" (seen in CI), which left a station without its next segment.
  */
-export function decodeToFloat32(
+export function decodeWithFfmpeg(
   input: string | Buffer,
   sampleRate: number,
   channels: number,
+  name: string | Buffer = input,
 ): Promise<Float32Array> {
-  const file = typeof input === 'string' ? input : `<${input.length} bytes>`;
+  const file = typeof name === 'string' ? name : `<${name.length} bytes>`;
   return new Promise((resolve, reject) => {
     const args = [
       '-v',

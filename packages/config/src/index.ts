@@ -30,6 +30,11 @@ export interface Config {
   lookaheadSeconds: number;
   segmentSeconds: number;
   overlapSeconds: number;
+  // Tracks — begin
+  /** Default range of a track's length (TRACK_SECONDS, e.g. 120-240); a station may set its own. */
+  trackSecondsMin: number;
+  trackSecondsMax: number;
+  // Tracks — end
   /** Played segments kept in the store before they are removed. */
   retainSegments: number;
   /** Keep played segments' files in the store for good (only the index forgets them). */
@@ -139,6 +144,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (overlapSeconds * 2 > segmentSeconds) {
     throw new ConfigError('OVERLAP_SECONDS', `must be at most half of SEGMENT_SECONDS (${segmentSeconds})`);
   }
+  const track = trackSeconds(env, 'TRACK_SECONDS');
   return {
     host: pattern(env, 'HOST', /^[A-Za-z0-9.:-]+$/, '127.0.0.1', 'a host name or IP address'),
     port: number(env, 'PORT', 8000, 0, 65535, true),
@@ -150,6 +156,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     lookaheadSeconds: number(env, 'LOOKAHEAD_SECONDS', 60, 10, 3600, false),
     segmentSeconds,
     overlapSeconds,
+    // Tracks — begin
+    trackSecondsMin: track.min,
+    trackSecondsMax: track.max,
+    // Tracks — end
     retainSegments: number(env, 'RETAIN_SEGMENTS', 30, 2, 1_000_000, true),
     archive: flag(env, 'ARCHIVE', false),
     workers: number(env, 'WORKERS', 1, 0, 64, true),
@@ -192,6 +202,31 @@ function defaultReplicaId(): string {
   return `${host}-${process.pid}-${randomBytes(2).toString('hex')}`;
 }
 // Streamer replicas — end
+
+// Tracks — begin
+/**
+ * Bounds of any track length: long enough to be a tune, short enough to stay a radio's. The
+ * minimum keeps a day under 1440 tracks, inside the window in which names never repeat.
+ */
+export const TRACK_SECONDS_BOUNDS = { min: 60, max: 1200 } as const;
+
+/** TRACK_SECONDS: a range 'MIN-MAX' (each track draws its length from it) or one fixed length. */
+function trackSeconds(env: Env, name: string): { min: number; max: number } {
+  const raw = read(env, name);
+  if (raw === undefined) return { min: 120, max: 240 };
+  const m = /^(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?$/.exec(raw);
+  const min = Number(m?.[1]);
+  const max = m?.[2] === undefined ? min : Number(m[2]);
+  const { min: lo, max: hi } = TRACK_SECONDS_BOUNDS;
+  if (!m || min < lo || max > hi || min > max) {
+    throw new ConfigError(
+      name,
+      `must be seconds MIN-MAX (or one number) from ${lo} to ${hi}, MIN <= MAX (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return { min, max };
+}
+// Tracks — end
 
 // Embed framing (web pages) — begin
 /** CSP source expressions allowed in frame-ancestors: '*', 'self', 'none', or scheme://host[:port]. */

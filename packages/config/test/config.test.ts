@@ -44,3 +44,19 @@ test('archiving is off unless asked for, and a bad flag is refused', () => {
   assert.equal(loadConfig({ ARCHIVE: '0' }, '/srv').archive, false);
   assert.throws(() => loadConfig({ ARCHIVE: 'sometimes' }, '/srv'), /ARCHIVE/);
 });
+
+test('TRACK_SECONDS is a range or one length, within bounds', () => {
+  const d = loadConfig({});
+  assert.deepEqual([d.trackSecondsMin, d.trackSecondsMax], [120, 240]);
+  const r = loadConfig({ TRACK_SECONDS: '90 - 300' });
+  assert.deepEqual([r.trackSecondsMin, r.trackSecondsMax], [90, 300]);
+  const f = loadConfig({ TRACK_SECONDS: '180' });
+  assert.deepEqual([f.trackSecondsMin, f.trackSecondsMax], [180, 180]);
+  for (const bad of ['240-120', '10-60', '60-5000', 'long', '-', '120-']) {
+    assert.throws(
+      () => loadConfig({ TRACK_SECONDS: bad }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'TRACK_SECONDS',
+      bad,
+    );
+  }
+});

@@ -6,7 +6,7 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../schema/segment.schema.json'
 
 export const segmentSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown> & {
   $id: string;
-  $defs: { StationId: { pattern: string }; StoreKey: { pattern: string } };
+  $defs: { StationId: { pattern: string }; StoreKey: { pattern: string }; MelodyKey: { pattern: string } };
 };
 
 /** Station ids and store keys, as the contract defines them: every check uses these. */

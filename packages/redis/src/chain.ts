@@ -10,6 +10,8 @@ export interface ChainState {
   lastSeq: number;
   /** First seq of the current mood's chain: prompt drift counts segments from there. */
   moodStartSeq: number;
+  /** Highest track index ever given to a job (track numbers are never reused; -1 before the first). */
+  lastTrackIndex: number;
   inflightJobId: string | null;
   inflightSeconds: number;
   bufferedSeconds: number;
@@ -32,6 +34,7 @@ const EMPTY: ChainState = {
   tipVersion: -1,
   lastSeq: -1,
   moodStartSeq: 0,
+  lastTrackIndex: -1,
   inflightJobId: null,
   inflightSeconds: 0,
   bufferedSeconds: 0,

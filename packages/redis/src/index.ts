@@ -4,7 +4,13 @@ export { publish, type RadioEvent, subscribe } from './events.ts';
 export { Keys } from './keys.ts';
 export { type LeaseHolder, PlayoutLeases } from './lease.ts';
 export { COUNTS_FRESH_MS, ListenerCountStore, type ReplicaCounts } from './listener-counts.ts';
-export { type NowPlayingEntry, type NowPlayingState, NowPlayingStore } from './now-playing.ts';
+export {
+  type NowPlayingEntry,
+  type NowPlayingState,
+  NowPlayingStore,
+  type SegmentEntry,
+  type TrackEntry,
+} from './now-playing.ts';
 export { type Playhead, PlayheadStore, positionNow } from './playhead.ts';
 export {
   BACKENDS,

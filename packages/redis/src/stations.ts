@@ -20,6 +20,11 @@ export interface Station {
   overlapSeconds: number;
   lookaheadSeconds: number;
   description: string;
+  /** Who players show as the artist of the station's tracks ('' = the station's name). */
+  artist: string;
+  /** Each track's length is drawn from this range (seconds), whole segments. */
+  trackSecondsMin: number;
+  trackSecondsMax: number;
   /** Generation parameters (MusicGen's; the procedural backend ignores them). */
   topK: number;
   topP: number;
@@ -44,6 +49,9 @@ export type StationPatch = Partial<
     | 'segmentSeconds'
     | 'overlapSeconds'
     | 'lookaheadSeconds'
+    | 'artist'
+    | 'trackSecondsMin'
+    | 'trackSecondsMax'
     | 'topK'
     | 'topP'
     | 'temperature'
@@ -68,7 +76,13 @@ export interface StationDefaults {
   segmentSeconds: number;
   overlapSeconds: number;
   lookaheadSeconds: number;
+  /** TRACK_SECONDS; absent: 120-240 s. */
+  trackSecondsMin?: number;
+  trackSecondsMax?: number;
 }
+
+/** The track length range of stations that never set one and of configs without TRACK_SECONDS. */
+export const TRACK_SECONDS_DEFAULT = { min: 120, max: 240 } as const;
 
 const NUMERIC = [
   'promptVersion',
@@ -76,13 +90,15 @@ const NUMERIC = [
   'segmentSeconds',
   'overlapSeconds',
   'lookaheadSeconds',
+  'trackSecondsMin',
+  'trackSecondsMax',
   'topK',
   'topP',
   'temperature',
   'cfgCoef',
 ] as const;
 
-function decode(h: Record<string, string>): Station | null {
+function decode(h: Record<string, string>, defaults: StationDefaults): Station | null {
   if (!h.id) return null;
   // The owner key's hash never leaves the repository.
   const { keyHash: _secret, ...fields } = h;
@@ -91,6 +107,9 @@ function decode(h: Record<string, string>): Station | null {
     description: '',
     preset: '',
     model: '',
+    artist: '',
+    trackSecondsMin: defaults.trackSecondsMin ?? TRACK_SECONDS_DEFAULT.min,
+    trackSecondsMax: defaults.trackSecondsMax ?? TRACK_SECONDS_DEFAULT.max,
     ...GENERATION_DEFAULTS,
     ...fields,
   } as unknown as Station;
@@ -108,7 +127,7 @@ export class StationRepo {
   ) {}
 
   async get(id: string): Promise<Station | null> {
-    return decode(await this.redis.hgetall(this.keys.station(id)));
+    return decode(await this.redis.hgetall(this.keys.station(id)), this.defaults);
   }
 
   async list(): Promise<Station[]> {
@@ -120,14 +139,15 @@ export class StationRepo {
   /** Creates the station unless it exists; returns the stored one either way. */
   async ensure(input: NewStation): Promise<Station> {
     const now = new Date().toISOString();
-    const station: Station = {
+    const station: Omit<Station, 'trackSecondsMin' | 'trackSecondsMax'> & Partial<Station> = {
       backend: 'procedural',
       model: '',
       preset: '',
       description: '',
+      artist: '',
       ...GENERATION_DEFAULTS,
       seed: randomInt(0, 2 ** 31),
-      // Only the three defaults: the object passed in may be the whole service config.
+      // Only the station defaults: the object passed in may be the whole service config.
       segmentSeconds: this.defaults.segmentSeconds,
       overlapSeconds: this.defaults.overlapSeconds,
       lookaheadSeconds: this.defaults.lookaheadSeconds,
@@ -137,7 +157,8 @@ export class StationRepo {
       updatedAt: now,
     };
     const key = this.keys.station(input.id);
-    const fields = Object.entries(station).flatMap(([k, v]) => [k, String(v)]);
+    // A track range not set for the station is not stored: the TRACK_SECONDS default keeps applying.
+    const fields = Object.entries(station).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
     // HSETNX on `id` makes creation atomic: two processes booting at once create one station.
     const created = await this.redis.hsetnx(key, 'id', station.id);
     if (created) {

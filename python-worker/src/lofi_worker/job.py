@@ -60,14 +60,23 @@ def process_job(
                 attempt=attempt,
                 store=store,
                 drift=job.get("drift"),
+                track=job.get("track"),
+                melody_key=job.get("melodyKey"),
             )
         )
         # Same sound as the predecessor: keep its mastering gain (within a small step) so the
-        # crossfaded head and tail sit at the same level.
+        # crossfaded head and tail sit at the same level. A backend whose head re-renders the
+        # predecessor's music (even across a track or mood change) says so in its state;
+        # otherwise the same mood means the same sound.
+        continues = rendered.state.get("headContinues")
         same = (
             bool(prev_state)
             and "masterGainDb" in prev_state
-            and prev_state.get("moodHash") == rendered.state.get("moodHash")
+            and (
+                bool(continues)
+                if continues is not None
+                else prev_state.get("moodHash") == rendered.state.get("moodHash")
+            )
         )
         prev_gain = float(prev_state["masterGainDb"]) if same else None
         try:
@@ -94,13 +103,16 @@ def process_job(
     frames = mastered.audio.shape[1]
     state = dict(rendered.state)
     state["masterGainDb"] = round(mastered.gain_db, 4)
+    # The segment's musical detail (procedural: mood, chord, section) for the curious; the title
+    # is the track's name when the job has a track.
+    state.setdefault("detail", rendered.title[:200])
     generation_seconds = time.perf_counter() - started
     result: dict[str, Any] = {
         "stationId": job["stationId"],
         "seq": job["seq"],
         "promptVersion": job["promptVersion"],
         "prompt": job["prompt"],
-        "title": rendered.title[:200] or "Lo-Fi",
+        "title": _title(job.get("track"), rendered.title),
         "backend": job["backend"],
         "model": rendered.model,
         "audioKey": job["audioKey"],
@@ -118,6 +130,8 @@ def process_job(
         "state": state,
         "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+    if job.get("track") is not None:
+        result["track"] = dict(job["track"])
     tokens_key = _tokens_key(job["audioKey"]) if rendered.tokens is not None else None
     if tokens_key is not None:
         result["tokensKey"] = tokens_key
@@ -141,6 +155,13 @@ def process_job(
         },
     )
     return result
+
+
+def _title(track: dict[str, Any] | None, rendered_title: str) -> str:
+    """Listeners see the track's name; the segment's own detail (chord, section) stays in the
+    state. Without a track (an older scheduler) the backend's title is the title."""
+    name = str(track.get("name") or "").strip() if track else ""
+    return (name or rendered_title)[:200] or "Lo-Fi"
 
 
 def _tokens_key(audio_key: str) -> str | None:

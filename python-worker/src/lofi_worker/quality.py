@@ -11,6 +11,7 @@ neighbouring segment saw at the same music.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -122,7 +123,13 @@ def _gated(y: np.ndarray, hop: int) -> float:
     if n_sub < 4:
         return -math.inf
     sub = (y[:, : n_sub * hop] ** 2).reshape(y.shape[0], n_sub, hop).sum(-1, dtype=np.float64)
-    sub = sub.sum(axis=0)  # channel weights are 1 for L/R (and mono)
+    return _gated_sub(sub.sum(axis=0), hop)  # channel weights are 1 for L/R (and mono)
+
+
+def _gated_sub(sub: np.ndarray, hop: int) -> float:
+    """Gated loudness from the channel-summed energies of consecutive 100 ms sub-blocks."""
+    if sub.size < 4:
+        return -math.inf
     zsum = (sub[:-3] + sub[1:-2] + sub[2:-1] + sub[3:]) / (4 * hop)
     with np.errstate(divide="ignore"):
         lk = -0.691 + 10 * np.log10(zsum)
@@ -183,7 +190,9 @@ def leveler_gain(x: np.ndarray, sr: int) -> np.ndarray | None:
     per-sample linear gain (float32), or None when the buffer is too short to level."""
     dec = 4
     y = sosfilt_audio(_k_sos(sr / dec), x[:, ::dec])
-    nb = y.shape[1] // (LEVELER_BLOCK // dec)
+    # Whole blocks of the full-rate buffer: the decimated one can hold a block more when the
+    # length is not a multiple of `dec`.
+    nb = min(y.shape[1] // (LEVELER_BLOCK // dec), x.shape[1] // LEVELER_BLOCK)
     if nb < 2:
         return None
     blocks = (y[:, : nb * (LEVELER_BLOCK // dec)] ** 2).reshape(y.shape[0], nb, -1).mean(-1).sum(0)
@@ -368,3 +377,50 @@ def check(m: Mastered, raw_file: np.ndarray, sr: int) -> None:
         )
     if m.true_peak_dbtp > MAX_TRUE_PEAK_DBTP:
         raise QualityError(f"true peak {m.true_peak_dbtp:.2f} dBTP above {MAX_TRUE_PEAK_DBTP}")
+
+
+class StreamMeter:
+    """Integrated loudness (BS.1770-4, exact: the K-filter carries its state across chunks),
+    true peak and the longest silence of audio that arrives in chunks: long renders are
+    measured without holding them in memory."""
+
+    def __init__(self, sr: int, channels: int) -> None:
+        self.sr = sr
+        self.sos = _k_sos(sr)
+        self.zi = np.zeros((self.sos.shape[0], channels, 2))
+        self.hop = int(0.1 * sr)
+        self.rest = np.zeros((channels, 0))
+        self.subs: list[np.ndarray] = []
+        self.true_peak_dbtp = -math.inf
+        self.longest_silence_s = 0.0
+        self._quiet_run = 0
+        self.frames = 0
+
+    def add(self, x: np.ndarray) -> None:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.shape[1] == 0:
+            return
+        self.frames += x.shape[1]
+        y, self.zi = signal.sosfilt(self.sos, x, axis=-1, zi=self.zi)
+        y = np.concatenate([self.rest, y], axis=1)
+        n = y.shape[1] // self.hop
+        if n:
+            sub = (y[:, : n * self.hop] ** 2).reshape(y.shape[0], n, self.hop).sum(-1).sum(0)
+            self.subs.append(sub)
+        self.rest = y[:, n * self.hop :]
+        self.true_peak_dbtp = max(self.true_peak_dbtp, true_peak_dbtp(x))
+        quiet = np.abs(x).max(axis=0) < 10 ** (SILENCE_DBFS / 20)
+        edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+        # Runs inside the chunk, with the run carried over from the previous chunk at its start.
+        bounds = np.concatenate([[0], edges + 1, [quiet.size]])
+        for a, b in itertools.pairwise(bounds):
+            if not quiet[a]:
+                self._quiet_run = 0
+                continue
+            self._quiet_run += int(b - a)
+            self.longest_silence_s = max(self.longest_silence_s, self._quiet_run / self.sr)
+
+    def loudness_lufs(self) -> float:
+        if not self.subs:
+            return -math.inf
+        return _gated_sub(np.concatenate(self.subs), self.hop)

@@ -1,8 +1,10 @@
 // Prompt drift: within one mood, each segment gets a slightly different reading of the prompt
 // (energy, which instrument leads, where it sits in the form), so an hour has shape instead of
 // one texture repeated. Pure and deterministic: the same station, mood and seq always drift the
-// same way, so a scheduler restart re-creates identical jobs.
-import type { Drift } from '@lofi/contracts';
+// same way, so a scheduler restart re-creates identical jobs. With a track, the drift follows the
+// track's arc instead (eases in, builds, winds down into the next track), which is what MusicGen
+// hears: the text is its only notion of form.
+import type { Drift, Track } from '@lofi/contracts';
 
 export interface DriftInput {
   prompt: string;
@@ -11,6 +13,8 @@ export interface DriftInput {
   promptVersion: number;
   /** Segments since this mood's chain began (0 for its first segment). */
   index: number;
+  /** The segment's track: its arc shapes energy and section, and each track has its own leads. */
+  track?: Pick<Track, 'index' | 'position' | 'segments' | 'part'>;
 }
 
 type Emphasis = Drift['emphasis'];
@@ -78,7 +82,56 @@ function pickEmphasis(prompt: string, r: number, previous: Emphasis | null): Emp
   return weighted[Math.floor(r * weighted.length)] as Emphasis;
 }
 
-export function driftFor({ prompt, seed, promptVersion, index }: DriftInput): Drift {
+const OUTRO = 'outro, winding down into the next tune';
+
+/** Energy over a track: eases in, builds to a peak about two thirds in, settles, winds down. */
+function trackDrift(input: DriftInput & { track: NonNullable<DriftInput['track']> }): Drift {
+  const { prompt, seed, track } = input;
+  const n = Math.max(1, track.segments);
+  const t = n <= 1 ? 0.5 : track.position / (n - 1);
+  const phrase = Math.floor(track.position / PHRASE_SEGMENTS);
+  const peak = 0.55 + 0.2 * hash(seed, track.index, 4);
+  const wobble = (hash(seed, track.index, 2, phrase) - 0.5) * 0.12;
+  let energy: number;
+  let section: Drift['section'];
+  let words: string;
+  if (track.part === 'intro') {
+    energy = 0.3 + 0.08 * track.position;
+    section = 'intro';
+    words = SECTIONS.intro;
+  } else if (track.part === 'outro') {
+    energy = 0.25;
+    section = 'breakdown';
+    words = OUTRO;
+  } else {
+    // A smooth hill: low after the intro, highest near two thirds, easing before the outro.
+    const hill = t <= 0.67 ? Math.sin((Math.PI / 2) * (t / 0.67)) : 1 - 0.9 * (t - 0.67);
+    energy = 0.4 + (peak - 0.4) * hill + wobble;
+    if (energy > 0.68) section = 'lift';
+    else if (phrase % 4 === 3) section = 'variation';
+    else if (energy < 0.42 && t > 0.3) section = 'breakdown';
+    else section = 'groove';
+    words = SECTIONS[section];
+  }
+  energy = Math.round(Math.min(0.9, Math.max(0.15, energy)) * 1000) / 1000;
+  const previous = phrase > 0 ? pickEmphasis(prompt, hash(seed, track.index, 3, phrase - 1), null) : null;
+  const emphasis = pickEmphasis(prompt, hash(seed, track.index, 3, phrase), previous);
+  return {
+    prompt: withSuffix(prompt, `, ${energyWords(energy)}, ${LEADS[emphasis]}, ${words}`),
+    energy,
+    emphasis,
+    section,
+  };
+}
+
+function withSuffix(prompt: string, suffix: string): string {
+  const base = prompt.trim().replace(/[\s.,;]+$/u, '');
+  return `${[...base].slice(0, MAX_PROMPT - suffix.length).join('')}${suffix}`;
+}
+
+export function driftFor(input: DriftInput): Drift {
+  if (input.track) return trackDrift({ ...input, track: input.track });
+  const { prompt, seed, promptVersion, index } = input;
   const k = Math.max(0, Math.floor(index));
   const phrase = Math.floor(k / PHRASE_SEGMENTS);
   const phase = hash(seed, promptVersion, 1) * 2 * Math.PI;
@@ -103,7 +156,5 @@ export function driftFor({ prompt, seed, promptVersion, index }: DriftInput): Dr
   const emphasis = pickEmphasis(prompt, hash(seed, promptVersion, 3, phrase), previous);
 
   const suffix = `, ${energyWords(energy)}, ${LEADS[emphasis]}, ${SECTIONS[section]}`;
-  const base = prompt.trim().replace(/[\s.,;]+$/u, '');
-  const text = `${[...base].slice(0, MAX_PROMPT - suffix.length).join('')}${suffix}`;
-  return { prompt: text, energy, emphasis, section };
+  return { prompt: withSuffix(prompt, suffix), energy, emphasis, section };
 }

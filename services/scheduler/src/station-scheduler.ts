@@ -26,9 +26,11 @@ import type { SegmentStore } from '@lofi/store';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ancestry, bufferedAhead, type JoinPoint, joinPoint, type Metas } from './chain-math.ts';
+import { melodyFor } from './melody.ts';
 import type { SchedulerMetrics } from './metrics.ts';
 import { driftFor } from './prompt-drift.ts';
 import { NO_WORKER_HOLD_MS, type Route, type RouteReason, routeFor } from './routing.ts';
+import { nextTrack } from './tracks.ts';
 
 export interface SchedulerDeps {
   redis: Redis;
@@ -243,6 +245,7 @@ async function collect(
         seconds: result.durationSeconds,
         realtimeFactor: Math.round(rtf),
         title: result.title,
+        ...(result.track ? { track: result.track.index, position: result.track.position } : {}),
       },
       'segment ready',
     );
@@ -286,11 +289,13 @@ async function enqueue(
 ): Promise<void> {
   const seq = st.lastSeq + 1;
   if (!from || from.from.promptVersion < station.promptVersion) st.moodStartSeq = seq;
+  const { track, lastTrackIndex } = nextTrack(station, from?.from ?? null, st.lastTrackIndex);
   const drift = driftFor({
     prompt: station.prompt,
     seed: station.seed,
     promptVersion: station.promptVersion,
     index: seq - st.moodStartSeq,
+    track,
   });
   const job: SegmentJob = {
     stationId: station.id,
@@ -310,6 +315,7 @@ async function enqueue(
     seed: jobSeed(station, seq),
     durationSeconds: station.segmentSeconds,
     overlapSeconds: station.overlapSeconds,
+    ...(await melodyFor(d.store, station, route)), // musicgen-melody stations (melody.ts)
     sampleRate: 48000,
     channels: 2,
     audioKey: audioKeyFor(station.id, seq, station.promptVersion),
@@ -321,11 +327,18 @@ async function enqueue(
       state: from.from.state,
     },
     enqueuedAt: new Date().toISOString(),
+    track,
   };
   // Add first, then record: a crash between the two re-adds the same id, which BullMQ ignores.
   st.inflightJobId = await enqueueSegment(d.queues, job, bufferedSeconds);
   st.inflightSeconds = station.segmentSeconds;
   st.lastSeq = seq;
+  st.lastTrackIndex = lastTrackIndex;
+  if (track.position === 0)
+    d.log.info(
+      { stationId: station.id, seq, track: track.index, name: track.name, segments: track.segments },
+      'new track',
+    );
   d.metrics?.enqueued(job.backend);
 }
 

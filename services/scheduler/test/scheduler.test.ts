@@ -22,6 +22,7 @@ import { startRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts'
 import { waitFor } from '../../../test/helpers/stack.ts';
 import { driftFor } from '../src/prompt-drift.ts';
 import { type Scheduler, startScheduler } from '../src/scheduler.ts';
+import { nextTrack } from '../src/tracks.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -37,10 +38,12 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     REDIS_URL: redis.url,
     QUEUE_PREFIX: prefix,
     DATA_DIR: dataDir,
-    LOOKAHEAD_SECONDS: '30',
+    LOOKAHEAD_SECONDS: '70',
     SEGMENT_SECONDS: '4',
     OVERLAP_SECONDS: '1',
     RETAIN_SEGMENTS: '2',
+    // Fifteen 4 s segments a track: the lookahead spans a track change.
+    TRACK_SECONDS: '60',
     SCHEDULER_METRICS_PORT: '0',
     WORKER_METRICS_PORT: '0',
   };
@@ -67,7 +70,7 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     'the lookahead to fill',
     async () => {
       const c = await chains.read('lofi');
-      return c.status === 'ok' && c.inflightJobId === null && c.bufferedSeconds >= 30;
+      return c.status === 'ok' && c.inflightJobId === null && c.bufferedSeconds >= 70;
     },
     90_000,
   );
@@ -80,7 +83,7 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
   });
   const state = await chains.read('lofi');
   assert.ok(
-    state.bufferedSeconds < 30 + 10,
+    state.bufferedSeconds < 70 + 10,
     `buffered ${state.bufferedSeconds}: within one segment of the target`,
   );
   assert.ok(state.generationRealtimeFactor && state.generationRealtimeFactor > 1);
@@ -98,10 +101,32 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
   for (const job of jobs) {
     assert.deepEqual(
       job.data.drift,
-      driftFor({ prompt: station.prompt, seed: station.seed, promptVersion: 0, index: job.data.seq }),
+      driftFor({
+        prompt: station.prompt,
+        seed: station.seed,
+        promptVersion: 0,
+        index: job.data.seq,
+        track: job.data.track,
+      }),
     );
   }
   assert.equal(jobs[0]?.data.drift?.section, 'intro');
+  // Tracks: fifteen segments each, numbered from 0, named once; the worker echoes the track and
+  // titles the segment with the track's name.
+  for (const job of jobs) {
+    const t = job.data.track;
+    assert.ok(t, `job ${job.data.seq} has a track`);
+    assert.equal(t.index, Math.floor(job.data.seq / 15));
+    assert.equal(t.position, job.data.seq % 15);
+    assert.equal(t.segments, 15);
+    assert.equal(t.artist, station.name);
+    assert.equal(t.name, jobs[t.index * 15]?.data.track?.name);
+    const result = segs.find((r) => r.seq === job.data.seq);
+    assert.deepEqual(result?.track, t, 'the result carries the job track');
+    assert.equal(result?.title, t.name);
+  }
+  assert.ok(jobs.length > 15, 'the lookahead crossed a track change');
+  assert.notEqual(jobs[15]?.data.track?.name, jobs[0]?.data.track?.name);
 
   // 2. A restart resumes the chain: new seqs follow on, no job id is used twice.
   await scheduler.close();
@@ -126,6 +151,10 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
   assert.equal(ids.size, after.length);
   const next = after.find((s) => s.seq === last.seq + 1);
   assert.equal(next?.continuesSeq, last.seq);
+  // The restarted scheduler goes on with the same track where the stored chain left it.
+  const lastState = await chains.read('lofi');
+  assert.deepEqual(next?.track, nextTrack(station, last, last.track?.index ?? -1).track);
+  assert.ok(lastState.lastTrackIndex >= (next?.track?.index ?? 0));
 
   // 3. Retention: played segments beyond RETAIN_SEGMENTS leave the index and the store.
   await waitFor(
@@ -139,6 +168,26 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
   const first = segs[0];
   assert.ok(first);
   assert.equal(existsSync(path.join(dataDir, first.audioKey)), false, 'the oldest FLAC is gone');
+
+  // A mood change starts a new track at once, named from the new mood (English, with a Chinese
+  // subtitle for a Chinese mood), and the numbers go on.
+  const before = await chains.read('lofi');
+  await new StationRepo(conn, keys, config).setMood('lofi', '下雨天 钢琴 放松');
+  await waitFor(
+    'the first segment of the new mood',
+    async () => (await index.all('lofi')).some((s) => s.promptVersion === 1),
+    30_000,
+  );
+  const moodFirst = (await index.all('lofi')).find((s) => s.promptVersion === 1);
+  assert.equal(moodFirst?.track?.position, 0);
+  // Above every number given before (the old mood may have begun one more track meanwhile).
+  const oldIndexes = (await queue.getJobs(['completed']))
+    .filter((j) => j.data.promptVersion === 0)
+    .map((j) => j.data.track?.index ?? -1);
+  assert.ok((moodFirst?.track?.index ?? -1) > Math.max(before.lastTrackIndex, ...oldIndexes));
+  assert.match(moodFirst?.track?.name ?? '', /^[A-Z][A-Za-z ]+$/u);
+  assert.match(moodFirst?.track?.subtitle ?? '', /[\u3400-\u9fff]/u);
+  assert.equal(moodFirst?.title, moodFirst?.track?.name);
 
   // 4. No workers: the station says it is starving and the queue does not grow.
   worker.kill('SIGKILL');

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { registerHls } from './api/hls.ts';
 import { registerListenFiles } from './api/listen-files.ts';
 import { registerListeners } from './api/listeners.ts';
+import { registerMelody } from './api/melody.ts';
 import { registerMetrics } from './api/metrics.ts';
 import { rateLimiter } from './api/rate-limit.ts';
 import { registerRoutes } from './api/routes.ts';
@@ -117,6 +118,7 @@ export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Pr
   registerHls(app, { manager, stations });
   registerListeners(app, { manager, stations });
   registerListenFiles(app, { config, stations });
+  registerMelody(app, { adminToken, stations, store }); // musicgen-melody uploads (api/melody.ts)
   await app.register(websocket, { options: { maxPayload: MAX_INCOMING } });
   registerSocket(app, sockets, stations, rateLimiter(redis, keys, config.rateLimitPerMinute));
   // Web pages (pages.ts) — begin

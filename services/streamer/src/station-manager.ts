@@ -241,11 +241,11 @@ export class StationManager {
       hlsTargetSeconds: this.d.hlsTargetSeconds,
       hlsPersist: new HlsPersistence(this.d.store, id, log),
       clock: (frame) => playout.frameTimeMs(frame),
-      nowPlaying: () => playout.nowPlaying,
       onMp3Frame: (f) => icecast?.frame(f),
       log,
     });
     const history = e.rt?.playout.history ?? [];
+    const segments = e.rt?.playout.segments ?? [];
     const playout: StationPlayout = new StationPlayout({
       stationId: id,
       index: this.d.index,
@@ -254,10 +254,13 @@ export class StationManager {
       sink: outputs,
       log,
       history,
-      onNowPlaying: (state) =>
+      segments,
+      onNowPlaying: (state) => {
+        outputs.nowPlayingChanged(state.nowPlaying);
         this.d.nowPlaying
           .write(id, state)
-          .catch((err: unknown) => log.warn({ err }, 'could not publish now-playing')),
+          .catch((err: unknown) => log.warn({ err }, 'could not publish now-playing'));
+      },
     });
     Object.assign(e, { playout, leaderOutputs: outputs });
     e.rt = { id, role: 'leader', playout, icy: e.audience.icy, outputs, icecast };
@@ -285,6 +288,7 @@ export class StationManager {
       log: e.log,
     });
     relay.history = [...(e.rt?.playout.history ?? [])];
+    relay.segments = [...(e.rt?.playout.segments ?? [])];
     e.relay = relay;
     e.rt = { id, role: 'follower', playout: relay, icy: e.audience.icy, outputs: relay, icecast: null };
     relay.start();

@@ -1,6 +1,7 @@
 // The in-band title follows the audio: in our own ICY stream, the StreamTitle of a new segment comes
 // in the first metadata block after that segment's audio begins (within one metaint, 16000 bytes),
-// never before it. The segments are pure tones of different pitch, so where each one begins can be
+// never before it. With tracks, the title is the track's `artist - title`: it changes when a track's
+// first segment begins, and not at the segments between. The segments are pure tones of different pitch, so where each one begins can be
 // read from the received audio itself, which also checks the encoder-delay mapping of the marks.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import pino from 'pino';
 import { cleanupStack } from '../../../test/helpers/cleanup.ts';
 import { IcyDemuxer } from '../../../test/helpers/icy-demux.ts';
 import { startRedis } from '../../../test/helpers/redis-server.ts';
-import { toneStreamer, toneTitle } from '../../../test/helpers/tone-station.ts';
+import { TONE_ARTIST, toneStreamer, toneTitle, toneTrackName } from '../../../test/helpers/tone-station.ts';
 import { ICY_METAINT } from '../src/outputs/icy.ts';
 
 const FREQS = [500, 1300, 700, 1900, 1100];
@@ -120,4 +121,50 @@ test('a new segment title arrives within one metaint after its audio begins, nev
     checked++;
   }
   assert.ok(checked >= 3, `only ${checked} segment changes were captured`);
+});
+
+test('a track title (artist - title) arrives with its first audio and holds through its segments', {
+  timeout: 120_000,
+}, async (t) => {
+  const freqs = [500, 1300, 700, 1900, 1100, 1600, 900];
+  const tracks = [0, 0, 1, 1, 2, 2, 3];
+  const defer = cleanupStack(t);
+  const redis = await startRedis();
+  defer(() => redis.stop());
+  const chain = { freqs, tracks, contentSeconds: 3.3, overlapSeconds: 1 };
+  const streamer = await toneStreamer(redis, chain, pino({ level: 'warn' }));
+  defer(() => streamer.close());
+
+  const cap = await captureIcy(`${streamer.baseUrl}/stations/lofi/stream.mp3`, 22);
+  const trackTitle = (i: number) => `${TONE_ARTIST} - ${toneTrackName(i)}`;
+  // Blocks with text come only when the title changes: once per track, none between its segments.
+  const titles = cap.blocks.map((b) => b.title).filter((x) => x !== '');
+  t.diagnostic(`titles: ${JSON.stringify(titles)}`);
+  const firstTrack = tracks.findIndex((_, i) => titles[0] === trackTitle(i));
+  assert.ok(firstTrack >= 0, `first title ${titles[0]} is not a track's`);
+  assert.deepEqual(
+    titles,
+    titles.map((_, i) => trackTitle((tracks[firstTrack] as number) + i)),
+    'one title per track, in order',
+  );
+  assert.ok(titles.length >= 3, `only ${titles.length} tracks captured`);
+
+  const pcm = decodeMono(cap.audio);
+  let checked = 0;
+  for (const [k, freq] of freqs.entries()) {
+    const track = tracks[k] as number;
+    if (k === 0 || tracks[k - 1] === track) continue; // not a track's first segment
+    const first = cap.blocks.find((b) => b.title === trackTitle(track));
+    if (!first || first === cap.blocks[0]) continue;
+    const power = tonePower(pcm, freq);
+    const steady = Math.max(...power);
+    const onset = power.findIndex((p, i) => i >= 2 && p > steady * 1e-4);
+    assert.ok(onset > 0, `tone ${freq} Hz not found in the audio`);
+    const lag = first.at - onset * FRAME_BYTES;
+    t.diagnostic(`track ${track}: first audio at byte ${onset * FRAME_BYTES}, title ${lag} bytes later`);
+    assert.ok(lag >= -SLOP_BYTES, `title of track ${track} came ${-lag} bytes before its audio`);
+    assert.ok(lag <= ICY_METAINT + SLOP_BYTES, `title of track ${track} came ${lag} bytes after its audio`);
+    checked++;
+  }
+  assert.ok(checked >= 2, `only ${checked} track changes were checked`);
 });

@@ -170,7 +170,7 @@ test('the WebSocket sends a snapshot, then now-playing, mood, buffer and listene
   const startsAt = Date.parse(np.startedAt);
   assert.ok(Math.abs(startsAt - Date.now()) < 2000, `startedAt ${np.startedAt}`);
   // The documented mapping: the title at an HLS segment's PROGRAM-DATE-TIME is the latest
-  // now-playing whose startedAt is not after it; the EXTINF title agrees.
+  // track whose startedAt is not after it; the EXTINF title is its `artist - title`.
   const master = await (await fetch(`${base}/stations/lofi/hls/live.m3u8`)).text();
   const mediaUrl = `${base}/stations/lofi/hls/${master.trim().split('\n').at(-1)}`;
   const history = await waitFor(
@@ -186,12 +186,12 @@ test('the WebSocket sends a snapshot, then now-playing, mood, buffer and listene
   );
   const entries = (
     (await (await fetch(`${base}/api/stations/lofi/history`)).json()) as {
-      history: Array<{ title: string; startedAt: string }>;
+      history: Array<{ streamTitle: string; startedAt: string }>;
     }
   ).history;
   for (const [, pdt, title] of history) {
     const at = Date.parse(pdt as string);
-    const expected = entries.find((e) => Date.parse(e.startedAt) <= at)?.title;
+    const expected = entries.find((e) => Date.parse(e.startedAt) <= at)?.streamTitle;
     if (expected) assert.equal(title, expected, `title at ${pdt}`);
   }
 

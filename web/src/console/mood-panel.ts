@@ -1,7 +1,7 @@
 // Setting the mood (free text or a preset) and the station's mood and play histories.
 
 import { ApiFailure, getJson, type MoodEntry, type NowPlaying, type Preset, send } from '../lib/api.ts';
-import { ago, h, setText } from '../lib/dom.ts';
+import { ago, clock, h, setText } from '../lib/dom.ts';
 
 const CHINESE_HINT = ['雨天', '咖啡馆', '爵士', '放松', '学习', '睡眠'];
 
@@ -84,12 +84,16 @@ export function moodPanel(
 export function historyPanels(stationId: string): { root: HTMLElement; refresh: () => void } {
   const id = encodeURIComponent(stationId);
   const moods = h('ol', { class: 'mood-history' });
-  const played = h('ol', { class: 'history compact' });
+  const played = h('ol', { class: 'history compact', id: 'played-tracks' });
+  const segments = h('ol', { class: 'history compact segments', id: 'played-segments' });
   const refresh = async (): Promise<void> => {
     try {
       const [m, p] = await Promise.all([
         getJson<{ moods: MoodEntry[] }>(`/api/stations/${id}/moods`),
-        getJson<{ history: NowPlaying[] }>(`/api/stations/${id}/history`),
+        getJson<{
+          history: NowPlaying[];
+          segments?: Array<{ seq: number; detail: string; startedAt: string }>;
+        }>(`/api/stations/${id}/history`),
       ]);
       moods.replaceChildren(
         ...m.moods.slice(0, 8).map((e) => {
@@ -110,7 +114,25 @@ export function historyPanels(stationId: string): { root: HTMLElement; refresh: 
               'li',
               {},
               h('span', { class: 'h-title' }, i.title),
-              h('time', { datetime: i.startedAt }, ago(i.startedAt)),
+              h(
+                'span',
+                { class: 'h-when' },
+                h('time', { datetime: i.startedAt }, ago(i.startedAt)),
+                h('span', { class: 'h-len' }, clock(i.durationSeconds ?? 0)),
+              ),
+            ),
+          ),
+      );
+      // The segments are the unit of generation: their musical detail is for the curious.
+      segments.replaceChildren(
+        ...(p.segments ?? [])
+          .slice(0, 6)
+          .map((g) =>
+            h(
+              'li',
+              {},
+              h('span', { class: 'h-detail' }, `#${g.seq} ${g.detail}`),
+              h('time', { datetime: g.startedAt }, ago(g.startedAt)),
             ),
           ),
       );
@@ -125,8 +147,10 @@ export function historyPanels(stationId: string): { root: HTMLElement; refresh: 
     { class: 'panel histories' },
     h('h2', {}, 'Mood history'),
     moods,
-    h('h2', {}, 'Recently played'),
+    h('h2', {}, 'Recently played tracks'),
     played,
+    h('h3', {}, 'Latest segments'),
+    segments,
   );
   return { root, refresh: () => void refresh() };
 }

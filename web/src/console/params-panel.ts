@@ -25,6 +25,25 @@ const FIELDS: Field[] = [
     get: (v) => v.backend,
   },
   { key: 'model', label: 'Model (Hugging Face id)', kind: 'text', get: (v) => v.model ?? '' },
+  { key: 'artist', label: 'Artist (players show “artist - track”)', kind: 'text', get: (v) => v.artist },
+  {
+    key: 'trackSecondsMin',
+    label: 'Track length from (s)',
+    kind: 'number',
+    min: 60,
+    max: 1200,
+    step: 1,
+    get: (v) => String(v.trackSeconds.min),
+  },
+  {
+    key: 'trackSecondsMax',
+    label: 'Track length to (s)',
+    kind: 'number',
+    min: 60,
+    max: 1200,
+    step: 1,
+    get: (v) => String(v.trackSeconds.max),
+  },
   {
     key: 'lookaheadSeconds',
     label: 'Lookahead (s)',
@@ -104,7 +123,7 @@ export function paramsPanel(initial: StationView): HTMLElement {
             min: f.min,
             max: f.max,
             step: f.step,
-            maxlength: f.key === 'description' ? 500 : f.key === 'name' ? 100 : 200,
+            maxlength: f.key === 'description' ? 500 : f.key === 'name' || f.key === 'artist' ? 100 : 200,
           });
     input.value = f.get(current);
     inputs.set(f.key, input);
@@ -141,7 +160,11 @@ export function paramsPanel(initial: StationView): HTMLElement {
     'section',
     { class: 'panel params-panel', 'aria-labelledby': 'params-h' },
     h('h2', { id: 'params-h' }, 'Parameters'),
-    h('p', { class: 'hint' }, 'Changes apply from the next segment the workers render.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Changes apply from the next segment the workers render; artist and track length from the next track.',
+    ),
     form,
   );
 }

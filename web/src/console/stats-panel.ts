@@ -1,6 +1,6 @@
 // On air: what plays, how far generation is ahead, how fast it renders, who listens.
 import { coverOf, getJson, listenerCount, type StationView } from '../lib/api.ts';
-import { h, setText } from '../lib/dom.ts';
+import { clock, h, setText } from '../lib/dom.ts';
 
 const REFRESH_MS = 3000;
 
@@ -13,6 +13,7 @@ export function statsPanel(stationId: string): { root: HTMLElement; refresh: () 
   const cover = h('img', { class: 'console-cover', alt: '', width: 96, height: 96 });
   const title = h('p', { class: 'title', 'aria-live': 'polite' });
   const mood = h('p', { class: 'mood' });
+  const detail = h('p', { class: 'detail', id: 'segment-detail' });
   const [bufferEl, buffer] = stat('Buffer ahead', 'stat-buffer');
   const [speedEl, speed] = stat('Generation speed', 'stat-speed');
   const [statusEl, status] = stat('Status', 'stat-status');
@@ -35,7 +36,7 @@ export function statsPanel(stationId: string): { root: HTMLElement; refresh: () 
     'section',
     { class: 'panel on-air', 'aria-labelledby': 'on-air-h' },
     h('h2', { id: 'on-air-h' }, 'On air'),
-    h('div', { class: 'on-air-head' }, cover, h('div', {}, title, mood)),
+    h('div', { class: 'on-air-head' }, cover, h('div', {}, title, mood, detail)),
     meter,
     h('dl', { class: 'stats' }, bufferEl, speedEl, statusEl, earsEl, underrunsEl),
     fallback,
@@ -54,7 +55,16 @@ export function statsPanel(stationId: string): { root: HTMLElement; refresh: () 
     } catch {
       return;
     }
-    setText(title, v.nowPlaying?.title ?? 'Warming up…');
+    const np = v.nowPlaying;
+    setText(title, np ? `${np.title}${np.subtitle ? ` · ${np.subtitle}` : ''}` : 'Warming up…');
+    // The segment on air: where it sits in the track's arc, and its chord and section.
+    const seg = np?.segment;
+    setText(
+      detail,
+      np && seg
+        ? `${np.artist ? `${np.artist} · ` : ''}${clock(np.durationSeconds ?? 0)} in · ${seg.part ?? 'segment'} · ${seg.detail}`
+        : '',
+    );
     setText(mood, v.nowPlaying?.prompt ?? v.prompt);
     setText(buffer, `${v.bufferedSeconds.toFixed(1)} s of ${v.lookaheadSeconds} s`);
     const rtf = v.generationRealtimeFactor;

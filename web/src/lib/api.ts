@@ -1,15 +1,29 @@
 // The REST API as the pages use it. Tokens live in sessionStorage (gone when the tab closes) and
 // travel only as a Bearer header to this origin.
 
+/** A track as it went on air (the server's TrackEntry; the one on air also has its segment). */
 export interface NowPlaying {
+  /** Its first segment's seq: identifies the entry (and its cover). */
   seq: number;
+  trackIndex: number | null;
+  /** The track's name. */
   title: string;
+  subtitle: string | null;
+  artist: string;
+  /** What other players show: `artist - title`. */
+  streamTitle: string;
   prompt: string;
   promptVersion: number;
   backend: string;
   model: string;
-  /** When its audio began on the stream clock (the clock of HLS PROGRAM-DATE-TIME). */
+  /** When its first audio was heard, on the stream clock (the clock of HLS PROGRAM-DATE-TIME). */
   startedAt: string;
+  /** When the next track began; null while it plays. */
+  endedAt: string | null;
+  /** Seconds played (so far, for the one on air) when the server answered. */
+  durationSeconds?: number;
+  /** The segment on air, with its musical detail (chord, section). */
+  segment?: { seq: number; detail: string; part: string | null; position: number | null };
 }
 
 export interface StationView {
@@ -27,6 +41,10 @@ export interface StationView {
   segmentSeconds: number;
   overlapSeconds: number;
   params: { topK: number; topP: number; temperature: number; cfgCoef: number };
+  /** Who players show as the artist of its tracks (the artist setting, else the name). */
+  artist: string;
+  /** The range each track's length is drawn from, in seconds. */
+  trackSeconds: { min: number; max: number };
   generationRealtimeFactor: number | null;
   fallback: boolean;
   listeners: number | { total: number };

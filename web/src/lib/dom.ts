@@ -49,3 +49,9 @@ export function stationIdFromPath(): string | null {
   const m = /^\/(?:stations|embed)\/([^/]+)/.exec(location.pathname);
   return m?.[1] ? decodeURIComponent(m[1]) : null;
 }
+
+/** "3:07" from seconds. */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}

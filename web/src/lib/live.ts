@@ -22,6 +22,12 @@ const POLL_MS = 4000;
 const HISTORY_KEEP = 20;
 const WS_RETRY_MS = 30_000;
 
+/** How long a track played (to `now` for the one on air), in seconds. */
+export function playedSeconds(e: NowPlaying, now = Date.now()): number {
+  const end = e.endedAt ? Date.parse(e.endedAt) : now;
+  return Math.max(0, (end - Date.parse(e.startedAt)) / 1000);
+}
+
 /** The history entry heard at stream time `at` (ms): the newest that had started by then. */
 export function heardEntry(history: readonly NowPlaying[], at: number | null): NowPlaying | null {
   if (history.length === 0) return null;
@@ -152,10 +158,17 @@ export class LiveFeed {
     this.emit();
   }
 
+  /** A segment or a track went on air: the entry of its track is replaced, the last one ended. */
   private addNowPlaying(np: NowPlaying | null): void {
     this.state.nowPlaying = np;
     if (!np) return;
-    const rest = this.state.history.filter((h) => h.seq !== np.seq);
+    const rest = this.state.history
+      .filter((h) => h.seq !== np.seq)
+      .map((h) =>
+        h.endedAt === null && Date.parse(h.startedAt) < Date.parse(np.startedAt)
+          ? { ...h, endedAt: np.startedAt }
+          : h,
+      );
     this.state.history = [np, ...rest].slice(0, HISTORY_KEEP);
   }
 

@@ -1,6 +1,6 @@
-// The player block shared by the station page and the embed: cover, play/stop, title (a live
-// region), mood, listeners, volume. Shows what the listener hears: the history entry whose start
-// on the stream clock has passed at the player's position.
+// The player block shared by the station page and the embed: cover, play/stop, the track's title
+// (a live region) and artist, mood, listeners, volume. Shows what the listener hears: the track
+// whose start on the stream clock has passed at the player's position.
 import { coverOf, type NowPlaying } from './api.ts';
 import { h, setText } from './dom.ts';
 import { icon } from './icons.ts';
@@ -26,6 +26,7 @@ export function mountPlayer(feed: LiveFeed, player: RadioPlayer, opts: { volume:
   const cover = h('img', { class: 'cover', alt: '', width: 512, height: 512, decoding: 'async' });
   const button = h('button', { class: 'play', type: 'button', 'aria-label': 'Play' }, icon('play'));
   const title = h('p', { class: 'title', id: 'now-title', 'aria-live': 'polite', 'aria-atomic': 'true' });
+  const artist = h('p', { class: 'artist', id: 'now-artist' });
   const mood = h('p', { class: 'mood', id: 'now-mood' });
   const state = h('span', { class: 'state', id: 'player-state' }, STATE_TEXT.stopped);
   const listeners = h('span', { class: 'listeners', id: 'listeners' });
@@ -47,6 +48,7 @@ export function mountPlayer(feed: LiveFeed, player: RadioPlayer, opts: { volume:
     'div',
     { class: 'meta' },
     title,
+    artist,
     mood,
     h('p', { class: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), state, listeners),
   );
@@ -65,7 +67,10 @@ export function mountPlayer(feed: LiveFeed, player: RadioPlayer, opts: { volume:
   const render = (): void => {
     const s = feed.state;
     const heard = heardEntry(s.history, player.heardAt()) ?? s.nowPlaying;
-    setText(title, heard?.title ?? (s.nowPlaying ? '' : 'Warming up…'));
+    setText(title, heard ? trackName(heard) : s.nowPlaying ? '' : 'Warming up…');
+    // The artist line only when it is not the station's name, which the page shows already.
+    setText(artist, heard?.artist ?? '');
+    artist.hidden = !heard?.artist || heard.artist === s.name;
     setText(mood, heard?.prompt ?? s.prompt);
     setText(listeners, s.listeners === 1 ? ' · 1 listening' : ` · ${s.listeners} listening`);
     const key = heard ? `${heard.seq}` : `station:${s.prompt}`;
@@ -99,11 +104,15 @@ export function mountPlayer(feed: LiveFeed, player: RadioPlayer, opts: { volume:
   return { root, cover, onHeard: (fn) => heardSubs.push(fn) };
 }
 
+/** The track's name, with its second-language name after it when it has one. */
+export const trackName = (np: NowPlaying): string =>
+  np.subtitle ? `${np.title} · ${np.subtitle}` : np.title;
+
 function updateMediaSession(np: NowPlaying | null, s: LiveState): void {
   if (!('mediaSession' in navigator) || typeof MediaMetadata === 'undefined') return;
   navigator.mediaSession.metadata = new MediaMetadata({
-    title: np?.title ?? s.name,
-    artist: s.name,
+    title: np ? trackName(np) : s.name,
+    artist: np?.artist || s.name,
     album: np?.prompt ?? s.prompt,
     artwork: [
       {

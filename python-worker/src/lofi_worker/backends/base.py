@@ -29,6 +29,11 @@ class GenerationRequest:
     # The scheduler's reading of the mood for this segment (contract: Drift): text for
     # text-conditioned models, energy and a leading instrument for the arranger.
     drift: dict[str, Any] | None = None
+    # The track this segment belongs to (contract: Track): index, position, planned length and
+    # arc part. None from a scheduler that predates tracks.
+    track: dict[str, Any] | None = None
+    # The job's melodyKey: a melody in the store for musicgen-melody to condition on.
+    melody_key: str | None = None
 
 
 @dataclass

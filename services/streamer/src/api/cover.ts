@@ -1,5 +1,5 @@
-// Cover images. `/api/stations/:id/cover.svg[?seq=N]` names the picture of what is on air (or of a
-// recent segment) and redirects to `/covers/<hash>.svg?title=…&mood=…`, whose bytes are a pure
+// Cover images, one per track. `/api/stations/:id/cover.svg[?seq=N]` names the picture of the track on
+// air (or of a recent track: N is its first segment's seq, or any recent segment of it) and redirects to `/covers/<hash>.svg?title=…&mood=…`, whose bytes are a pure
 // function of its URL and so are cached for ever.
 import { createHash } from 'node:crypto';
 import { STATION_ID_PATTERN } from '@lofi/contracts';
@@ -87,7 +87,7 @@ export function registerCovers(app: FastifyInstance, d: CoverDeps): void {
     {
       schema: {
         summary:
-          "The cover of what is on air, or of a recent segment (?seq=): a redirect to the picture's permanent URL",
+          "The cover of the track on air, or of a recent track (?seq= of one of its segments): a redirect to the picture's permanent URL",
         tags: ['pages'],
         params: {
           type: 'object',
@@ -106,7 +106,13 @@ export function registerCovers(app: FastifyInstance, d: CoverDeps): void {
       let title = s.name;
       let mood = s.prompt;
       if (seq !== undefined) {
-        const item = playout?.history.find((h) => h.seq === seq);
+        const seg = playout?.segments.find((g) => g.seq === seq);
+        const item =
+          playout?.history.find((h) => h.seq === seq) ??
+          (seg &&
+            playout?.history.find(
+              (h) => h.trackIndex === seg.trackIndex && h.promptVersion === seg.promptVersion,
+            ));
         if (!item)
           throw new ApiError(
             404,
@@ -117,7 +123,7 @@ export function registerCovers(app: FastifyInstance, d: CoverDeps): void {
       } else if (playout?.nowPlaying) {
         ({ title, prompt: mood } = playout.nowPlaying);
       }
-      // A segment's cover never changes; "now" changes every few seconds.
+      // A track's cover never changes; "now" changes with the track.
       const maxAge = seq === undefined ? 'no-cache' : 'public, max-age=300';
       return reply.header('cache-control', maxAge).redirect(coverUrl(title, mood), 302);
     },

@@ -1,4 +1,4 @@
-import type { Config } from '@lofi/config';
+import { type Config, TRACK_SECONDS_BOUNDS } from '@lofi/config';
 import { PRESETS, presetById, STATION_ID_PATTERN } from '@lofi/contracts';
 import {
   type ChainStore,
@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
+import { nowPlayingView, tracksView } from '../playout/on-air.ts';
 import type { StationManager } from '../station-manager.ts';
 import { isAdminRequest, requireAdmin, requireStationControl } from './auth.ts';
 import { cleanPrompt, cleanText } from './prompt.ts';
@@ -40,6 +41,10 @@ const stationFields = {
   topP: { type: 'number', minimum: 0, maximum: 1 },
   temperature: { type: 'number', exclusiveMinimum: 0, maximum: 4 },
   cfgCoef: { type: 'number', minimum: 0, maximum: 20 },
+  // Tracks: who players show as the artist ('' = the station's name), and the length range.
+  artist: { type: 'string', maxLength: 400 },
+  trackSecondsMin: { type: 'number', minimum: TRACK_SECONDS_BOUNDS.min, maximum: TRACK_SECONDS_BOUNDS.max },
+  trackSecondsMax: { type: 'number', minimum: TRACK_SECONDS_BOUNDS.min, maximum: TRACK_SECONDS_BOUNDS.max },
 } as const;
 
 /** A Hugging Face repo id (owner/name). Never a path: station owners do not choose files on workers. */
@@ -58,7 +63,7 @@ function moodOf(body: { prompt?: string; preset?: string }): { prompt: string; p
 /** Checks and normalises the fields common to creation and update; throws a 400 on bad values. */
 function cleanPatch(
   patch: StationPatch,
-  current: Pick<Station, 'segmentSeconds' | 'overlapSeconds'>,
+  current: Pick<Station, 'segmentSeconds' | 'overlapSeconds' | 'trackSecondsMin' | 'trackSecondsMax'>,
 ): StationPatch {
   const out: StationPatch = { ...patch };
   if (out.name !== undefined) out.name = cleanText(out.name, 'name', 100);
@@ -75,6 +80,9 @@ function cleanPatch(
   const segment = out.segmentSeconds ?? current.segmentSeconds;
   const overlap = out.overlapSeconds ?? current.overlapSeconds;
   if (overlap * 2 > segment) throw errors.badRequest('overlapSeconds must be at most half of segmentSeconds');
+  if (out.artist !== undefined) out.artist = out.artist.trim() ? cleanText(out.artist, 'artist', 100) : '';
+  if ((out.trackSecondsMin ?? current.trackSecondsMin) > (out.trackSecondsMax ?? current.trackSecondsMax))
+    throw errors.badRequest('trackSecondsMin must be at most trackSecondsMax');
   return out;
 }
 
@@ -112,13 +120,15 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       lookaheadSeconds: s.lookaheadSeconds,
       segmentSeconds: s.segmentSeconds,
       overlapSeconds: s.overlapSeconds,
+      artist: s.artist || s.name,
+      trackSeconds: { min: s.trackSecondsMin, max: s.trackSecondsMax },
       params: { topK: s.topK, topP: s.topP, temperature: s.temperature, cfgCoef: s.cfgCoef },
       generationRealtimeFactor: chain.generationRealtimeFactor,
       // The station's own backend keeps failing and the procedural fallback is playing.
       fallback: chain.fallbackUntilMs > Date.now(),
       listeners: rt ? (await d.manager.listenersEverywhere(rt)).total : 0,
       underruns: rt?.playout.underruns ?? 0,
-      nowPlaying: rt?.playout.nowPlaying ?? null,
+      nowPlaying: rt?.playout.nowPlaying ? nowPlayingView(rt.playout.nowPlaying) : null,
       streamUrl: `/stations/${s.id}/stream.mp3`,
     };
   };
@@ -144,7 +154,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     async (req) => {
       const s = await load(req.params.id);
       const np = d.manager.get(s.id)?.playout.nowPlaying ?? null;
-      return { stationId: s.id, playing: np !== null, ...(np ?? {}), history: undefined };
+      // The track on air, how long it has played, and its segment on air (`segment`).
+      return { stationId: s.id, playing: np !== null, ...(np ? nowPlayingView(np) : {}) };
     },
   );
 
@@ -153,7 +164,13 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     { schema: { params: idParams } },
     async (req) => {
       const s = await load(req.params.id);
-      return { stationId: s.id, history: d.manager.get(s.id)?.playout.history ?? [] };
+      const playout = d.manager.get(s.id)?.playout;
+      // The last 20 tracks (each with its start and duration), and the last 20 segments.
+      return {
+        stationId: s.id,
+        history: tracksView(playout?.history ?? []),
+        segments: playout?.segments ?? [],
+      };
     },
   );
 
@@ -228,6 +245,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       const patch = cleanPatch(fields, {
         segmentSeconds: d.config.segmentSeconds,
         overlapSeconds: d.config.overlapSeconds,
+        trackSecondsMin: d.config.trackSecondsMin,
+        trackSecondsMax: d.config.trackSecondsMax,
       });
       const created = await d.stations.create({ ...patch, id, name: patch.name ?? id, ...mood });
       if (!created) throw errors.stationExists(id);

@@ -1,6 +1,7 @@
 // GET /api/stations/:id/ws: a WebSocket that pushes what a listen page shows. On connect a
-// `snapshot`; then `now-playing` as a segment goes on air (its startedAt is on the stream clock,
-// the clock of the HLS PROGRAM-DATE-TIME), `mood` when the prompt changes, `buffer` when the
+// `snapshot`; then `now-playing` as a segment goes on air, with the track it belongs to (the track's
+// title, artist and startedAt change when a new track's first audio is heard; startedAt is on the
+// stream clock, the clock of the HLS PROGRAM-DATE-TIME; `segment` is the segment on air), `mood` when the prompt changes, `buffer` when the
 // generation buffer changes, `listeners` (at most once a second). Clients send nothing: incoming
 // messages are ignored, and one larger than MAX_INCOMING closes the socket (ws enforces it).
 import type { ChainState, ChainStore, Station, StationRepo } from '@lofi/redis';
@@ -10,6 +11,7 @@ import type { WebSocket } from 'ws';
 import { errors } from '../errors.ts';
 import type { ListenerCounts } from '../outputs/listeners.ts';
 import type { RuntimeOutputs, StationEvent } from '../outputs/station-outputs.ts';
+import { nowPlayingView, tracksView } from '../playout/on-air.ts';
 import type { StationManager } from '../station-manager.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { stationIdParams } from './station-runtime.ts';
@@ -106,8 +108,9 @@ class Channel {
       type: 'snapshot',
       stationId: this.id,
       serverTime: new Date().toISOString(),
-      nowPlaying: playout?.nowPlaying ?? null,
-      history: playout?.history.slice(0, SNAPSHOT_HISTORY) ?? [],
+      nowPlaying: playout?.nowPlaying ? nowPlayingView(playout.nowPlaying) : null,
+      // The last tracks, newest first, each with its start and duration.
+      history: tracksView(playout?.history.slice(0, SNAPSHOT_HISTORY) ?? []),
       mood: moodMessage(station),
       buffer: bufferMessage(this.id, chain),
       listeners: rt ? listenersMessage(this.id, rt.outputs.listeners.sample()) : null,
@@ -158,7 +161,7 @@ class Channel {
 
   private onEvent(e: StationEvent): void {
     if (e.type === 'now-playing') {
-      this.broadcast({ type: 'now-playing', stationId: this.id, nowPlaying: e.nowPlaying });
+      this.broadcast({ type: 'now-playing', stationId: this.id, nowPlaying: nowPlayingView(e.nowPlaying) });
       return;
     }
     // Listener counts can change many times a second: at most one message a second, the latest.

@@ -5,7 +5,9 @@ import type { SegmentResult } from '@lofi/contracts';
 export class SegmentMarks {
   private marks: Array<{ frame: number; meta: SegmentResult }> = [];
 
+  /** From `frame` on, the audio is `meta`'s: marks at or after it (a title due later) are superseded. */
   push(frame: number, meta: SegmentResult): void {
+    while ((this.marks.at(-1)?.frame ?? -1) >= frame) this.marks.pop();
     this.marks.push({ frame, meta });
   }
 

@@ -2,7 +2,7 @@
 // replica's audience, the HLS window mirrored from the store, and now-playing followed in Redis.
 // Nothing is encoded here. The manager points it at the current leader and, when the relay breaks,
 // checks the lease at once: the leader may be gone and the playout this replica's to take.
-import type { NowPlayingState } from '@lofi/redis';
+import type { NowPlayingState, SegmentEntry, TrackEntry } from '@lofi/redis';
 import type { SegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
 import type { NowPlaying, PlayoutView } from '../playout/station-playout.ts';
@@ -32,7 +32,8 @@ export class RelayOutputs implements RuntimeOutputs, PlayoutView {
   readonly hls: HlsMirror;
   readonly underruns = 0;
   nowPlaying: NowPlaying | null = null;
-  history: NowPlaying[] = [];
+  history: TrackEntry[] = [];
+  segments: SegmentEntry[] = [];
   private relay: Mp3Relay | null = null;
   private leaderUrl: string | null = null;
   private relayedBefore = false;
@@ -85,14 +86,16 @@ export class RelayOutputs implements RuntimeOutputs, PlayoutView {
   setNowPlaying(state: NowPlayingState): void {
     const np = state.nowPlaying;
     this.history = state.history;
+    this.segments = state.segments;
+    const cur = this.nowPlaying;
     if (
       !np ||
-      (this.nowPlaying && np.seq === this.nowPlaying.seq && np.startedAt === this.nowPlaying.startedAt)
+      (cur && np.seq === cur.seq && np.segment.seq === cur.segment.seq && np.startedAt === cur.startedAt)
     )
       return;
     this.nowPlaying = np;
     // The relayed bytes carry no titles: from now on the in-band title is the leader's.
-    this.o.audience.icy.retitle(np.title);
+    this.o.audience.icy.retitle(np.streamTitle);
     this.o.audience.emit({ type: 'now-playing', nowPlaying: np });
   }
 

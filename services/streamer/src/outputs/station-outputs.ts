@@ -25,8 +25,6 @@ export interface StationOutputsOptions {
   hlsPersist?: HlsPersistence;
   /** Stream clock: wall time (ms) at which stream frame `frame` is on air. */
   clock: (frame: number) => number;
-  /** The playout's now-playing, read once the playout has recorded a mark. */
-  nowPlaying: () => NowPlaying | null;
   /** Another consumer of the MP3 frames (the Icecast push), after the ICY listeners. */
   onMp3Frame?: (f: TaggedFrame) => void;
   log: Logger;
@@ -109,11 +107,11 @@ export class StationOutputs implements PcmSink, RuntimeOutputs {
   mark(frame: number, meta: SegmentResult): void {
     this.mp3.mark(frame, meta);
     this.hls.mark(frame, meta);
-    // The playout records its now-playing right after marking, in the same synchronous call.
-    queueMicrotask(() => {
-      const np = this.o.nowPlaying();
-      if (np) this.audience.emit({ type: 'now-playing', nowPlaying: np });
-    });
+  }
+
+  /** The playout's now-playing changed (a segment or a track went on air): the subscribers hear it. */
+  nowPlayingChanged(np: NowPlaying | null): void {
+    if (np) this.audience.emit({ type: 'now-playing', nowPlaying: np });
   }
 
   private guard(what: string, fn: () => void): void {

@@ -1,6 +1,7 @@
 // Keeps the metadata of a station's ready segments and the decoded PCM of the few that can play
 // next (successors of the current segment, two levels deep), so memory stays bounded however long
-// the lookahead.
+// the lookahead. Decoding happens on the process's FLAC decoder thread (@lofi/audio), a segment
+// or two ahead of its join: nothing on the playout's clock waits for it.
 import { decodeToFloat32 } from '@lofi/audio';
 import type { SegmentResult } from '@lofi/contracts';
 import type { SegmentIndex } from '@lofi/redis';
@@ -38,6 +39,17 @@ export class SegmentCache implements SegmentProvider {
     return this.decoded.get(seq);
   }
 
+  /** The segments continuing `seq` that are in the index (ready), and how far each is. */
+  readySuccessors(
+    seq: number,
+  ): { seq: number; joinAtSeconds: number; state: 'decoded' | 'decoding' | 'waiting' }[] {
+    return this.childrenOf(seq).map((s) => ({
+      seq: s,
+      joinAtSeconds: this.metas.get(s)?.joinAtSeconds ?? Number.NaN,
+      state: this.decoded.has(s) ? 'decoded' : this.decoding.has(s) ? 'decoding' : 'waiting',
+    }));
+  }
+
   successorsOf(seq: number): PlayableSegment[] {
     const out: PlayableSegment[] = [];
     for (const m of this.metas.values()) {
@@ -54,29 +66,43 @@ export class SegmentCache implements SegmentProvider {
     this.metas = new Map(all.map((m) => [m.seq, m]));
   }
 
-  /** Decodes what may play after `currentSeq`; forgets PCM that can no longer play. */
-  async prepare(currentSeq: number | null): Promise<void> {
-    const wanted = new Set<number>();
+  /**
+   * Starts decoding what may play after `currentSeq` (the successors first, then theirs); forgets
+   * PCM that can no longer play. Does not wait for the decodes: the mixer takes a segment once it
+   * is there, and the next refresh must not wait behind another station's decodes.
+   */
+  prepare(currentSeq: number | null): void {
+    const wanted = new Map<number, number>();
     if (currentSeq !== null) {
-      wanted.add(currentSeq);
+      wanted.set(currentSeq, 0);
       for (const a of this.childrenOf(currentSeq)) {
-        wanted.add(a);
-        for (const b of this.childrenOf(a)) wanted.add(b);
+        wanted.set(a, 0);
+        for (const b of this.childrenOf(a)) if (!wanted.has(b)) wanted.set(b, 1);
       }
     }
     for (const seq of this.decoded.keys()) if (!wanted.has(seq)) this.decoded.delete(seq);
-    await Promise.all([...wanted].map((seq) => this.decode(seq)));
+    for (const [seq, priority] of wanted) void this.decode(seq, priority);
   }
 
-  /** Decodes one segment (idempotent); resolves to it, or undefined when it cannot be read. */
-  async decode(seq: number): Promise<PlayableSegment | undefined> {
+  /**
+   * Decodes one segment (idempotent); resolves to it, or undefined when it cannot be read.
+   * `priority` orders it on the decoder threads (0: it may play next).
+   */
+  async decode(seq: number, priority = 0): Promise<PlayableSegment | undefined> {
     const have = this.decoded.get(seq);
     if (have) return have;
     const meta = this.metas.get(seq);
     if (!meta || this.decoding.has(seq)) return undefined;
     this.decoding.add(seq);
     try {
-      const pcm = await decodeToFloat32(await this.source(meta.audioKey), this.sampleRate, this.channels);
+      // A decode that hangs is the decoder pool's to end (it replaces a stuck thread); the time
+      // a request waits in its queue behind other stations' is not a failure.
+      const pcm = await decodeToFloat32(
+        await this.source(meta.audioKey),
+        this.sampleRate,
+        this.channels,
+        priority,
+      );
       const seg = { meta, pcm };
       this.decoded.set(seq, seg);
       return seg;
@@ -98,7 +124,7 @@ export class SegmentCache implements SegmentProvider {
     }
   }
 
-  /** What ffmpeg decodes: the file itself in a local store, else the object's bytes. */
+  /** What is decoded: the file itself in a local store, else the object's bytes. */
   private async source(key: string): Promise<string | Buffer> {
     const file = this.store.localPath(key);
     if (file !== undefined) return file;

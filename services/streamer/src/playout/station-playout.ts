@@ -2,10 +2,18 @@
 // schedule (start time + frames / rate), so there is no drift over days and a stalled event loop
 // catches up instead of losing time; publishes the playhead for the scheduler.
 import type { SegmentResult } from '@lofi/contracts';
-import type { NowPlayingEntry, NowPlayingState, PlayheadStore, SegmentIndex } from '@lofi/redis';
+import type {
+  NowPlayingEntry,
+  NowPlayingState,
+  PlayheadStore,
+  SegmentEntry,
+  SegmentIndex,
+  TrackEntry,
+} from '@lofi/redis';
 import type { SegmentStore } from '@lofi/store';
 import type { Logger } from 'pino';
 import { Mixer, type PlayableSegment } from './mixer.ts';
+import { OnAir } from './on-air.ts';
 import { SegmentCache } from './segment-cache.ts';
 
 export interface PcmSink {
@@ -19,8 +27,12 @@ export type NowPlaying = NowPlayingEntry;
 
 /** What the API reads of a station's playout, whether it runs here or on the leader replica. */
 export interface PlayoutView {
+  /** The track on air (with its segment on air). */
   readonly nowPlaying: NowPlaying | null;
-  readonly history: readonly NowPlaying[];
+  /** The last tracks, newest first. */
+  readonly history: readonly TrackEntry[];
+  /** The last segments, newest first. */
+  readonly segments: readonly SegmentEntry[];
   readonly underruns: number;
   readonly streamSeconds: number;
   /** True while audio is flowing (rendered, or relayed, within the last two seconds). */
@@ -39,13 +51,13 @@ export interface PlayoutOptions {
   /** How far ahead of the wall clock audio is rendered (absorbs timer jitter). */
   leadSeconds?: number;
   /** Continues this history (a replica taking over keeps what the leader played). */
-  history?: readonly NowPlaying[];
-  /** A new segment went on air (the replicas that relay this station follow it). */
+  history?: readonly TrackEntry[];
+  segments?: readonly SegmentEntry[];
+  /** A new segment or track went on air (the replicas that relay this station follow it). */
   onNowPlaying?: (state: NowPlayingState) => void;
 }
 
 const CHUNK_SECONDS = 0.1;
-const HISTORY = 20;
 
 export class StationPlayout implements PlayoutView {
   readonly sampleRate: number;
@@ -58,20 +70,47 @@ export class StationPlayout implements PlayoutView {
   private refreshTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private refreshing: Promise<void> | null = null;
+  /** A nudge came while a refresh was running: run another right after it. */
+  private nudgedAgain = false;
+  /** Bridges although the next segment was ready in the index (it was not decoded in time). */
+  lateBridges = 0;
   private lastPlayheadWrite = 0;
   private lastAudioMs = 0;
-  nowPlaying: NowPlaying | null = null;
-  readonly history: NowPlaying[] = [];
+  /** Tracks and segments as listeners see them (see on-air.ts). */
+  private readonly onAir: OnAir;
 
   constructor(private readonly o: PlayoutOptions) {
     this.sampleRate = o.sampleRate ?? 48000;
     this.channels = o.channels ?? 2;
     this.lead = Math.round((o.leadSeconds ?? 0.25) * this.sampleRate);
-    this.history.push(...(o.history ?? []).slice(0, HISTORY));
+    this.onAir = new OnAir({
+      sampleRate: this.sampleRate,
+      timeOf: (frame) => new Date(this.frameTimeMs(frame)).toISOString(),
+      changed: (state) => o.onNowPlaying?.(state),
+      trackStarted: (t) =>
+        o.log.info(
+          { track: t.trackIndex, title: t.title, artist: t.artist, seq: t.seq, startedAt: t.startedAt },
+          'track on air',
+        ),
+      history: o.history,
+      segments: o.segments,
+    });
     this.cache = new SegmentCache(o.stationId, o.index, o.store, this.sampleRate, this.channels, o.log);
     this.mixer = new Mixer(this.sampleRate, this.channels, this.cache, {
       segmentStarted: (seg, frame, bridged) => this.onSegmentStarted(seg, frame, bridged),
     });
+  }
+
+  get nowPlaying(): NowPlaying | null {
+    return this.onAir.nowPlaying;
+  }
+
+  get history(): readonly TrackEntry[] {
+    return this.onAir.history;
+  }
+
+  get segments(): readonly SegmentEntry[] {
+    return this.onAir.segments;
   }
 
   get underruns(): number {
@@ -107,18 +146,24 @@ export class StationPlayout implements PlayoutView {
 
   /** Called on a pub/sub event: a segment is ready. Errors are logged; polling retries. */
   nudge(): void {
-    if (this.refreshing) return;
+    if (this.refreshing) {
+      // The running refresh may have read the index before this segment landed.
+      this.nudgedAgain = true;
+      return;
+    }
+    this.nudgedAgain = false;
     this.refreshing = this.refresh()
       .catch((err: unknown) => this.o.log.warn({ err }, 'playout refresh failed; will retry'))
       .finally(() => {
         this.refreshing = null;
+        if (this.nudgedAgain && !this.stopped) this.nudge();
       });
   }
 
   private async refresh(): Promise<void> {
     await this.cache.refresh();
     if (!this.mixer.started) await this.tryStart();
-    await this.cache.prepare(this.mixer.position()?.seq ?? null);
+    this.cache.prepare(this.mixer.position()?.seq ?? null);
   }
 
   /** Resumes where the playhead says, or starts the station's first playable segment. */
@@ -163,6 +208,7 @@ export class StationPlayout implements PlayoutView {
     while (this.mixer.framesOut + chunk <= due) {
       this.o.sink.write(this.mixer.render(chunk));
       this.lastAudioMs = Date.now();
+      this.onAir.advance(this.mixer.framesOut);
     }
     this.publishPlayhead();
   }
@@ -176,29 +222,39 @@ export class StationPlayout implements PlayoutView {
     this.o.playheads
       .write(this.o.stationId, { ...pos, atMs: now, underruns: this.mixer.underruns })
       .catch((err: unknown) => this.o.log.warn({ err }, 'could not publish playhead'));
-    // Segments that can play next get decoded ahead of their join point.
-    this.nudge();
+    // Segments that can play next get decoded ahead of their join point (the index itself is
+    // re-read on the refresh timer and on every segment event, not here).
+    this.cache.prepare(pos.seq);
   }
 
   private onSegmentStarted(seg: PlayableSegment, frame: number, bridged: boolean): void {
     if (bridged) {
-      this.o.log.warn({ seq: seg.meta.seq, underruns: this.mixer.underruns }, 'next segment late: bridging');
+      // Ready but not decoded in time is a playout defect; not generated yet is the lookahead's.
+      const next = this.cache.readySuccessors(seg.meta.seq);
+      const ready = next.length > 0;
+      if (ready) this.lateBridges++;
+      this.o.log.warn(
+        {
+          seq: seg.meta.seq,
+          underruns: this.mixer.underruns,
+          next,
+          lateBridges: this.lateBridges,
+        },
+        ready ? 'next segment ready but not decoded in time: bridging' : 'next segment late: bridging',
+      );
       return;
     }
-    this.o.sink.mark(frame, seg.meta);
     const m = seg.meta;
-    this.nowPlaying = {
-      seq: m.seq,
-      title: m.title,
-      prompt: m.prompt,
-      promptVersion: m.promptVersion,
-      backend: m.backend,
-      model: m.model,
-      startedAt: new Date(this.startMs + (frame / this.sampleRate) * 1000).toISOString(),
-    };
-    this.history.unshift(this.nowPlaying);
-    this.history.length = Math.min(this.history.length, HISTORY);
-    this.o.onNowPlaying?.({ nowPlaying: this.nowPlaying, history: [...this.history] });
-    this.o.log.info({ seq: m.seq, title: m.title, promptVersion: m.promptVersion }, 'segment on air');
+    // Every segment of a track carries the track's title: the outputs' title changes with tracks.
+    for (const t of this.onAir.segmentStarted(m, frame)) this.o.sink.mark(t.frame, { ...m, title: t.title });
+    this.o.log.info(
+      {
+        seq: m.seq,
+        track: m.track?.index ?? null,
+        title: this.nowPlaying?.title,
+        promptVersion: m.promptVersion,
+      },
+      'segment on air',
+    );
   }
 }

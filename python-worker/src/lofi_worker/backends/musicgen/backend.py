@@ -20,10 +20,13 @@ from lofi_worker.backends.musicgen.batcher import Batcher
 from lofi_worker.backends.musicgen.context import NO_CONTEXT, Context, plan_context, resample
 from lofi_worker.backends.musicgen.engine import Engine, GenItem, GenResult, group_key, run_group
 from lofi_worker.config import MusicGenSettings, load_musicgen_settings
+from lofi_worker.contract import JobRejected
 from lofi_worker.logs import get_logger
+from lofi_worker.store import Store, StoreKeyError
 
 log = get_logger("lofi_worker.musicgen")
 DEFAULT_PARAMS = {"topK": 250, "topP": 0.0, "temperature": 1.0, "cfgCoef": 3.0}  # AudioCraft's
+MELODY_MAX_S = 30.0  # musicgen-melody's chroma covers its 30 s training window; more is unused
 PRE_ROLL_S = 4.0  # decoded music before the file that mastering runs over (see RenderedAudio)
 NC_LICENCE = "CC-BY-NC-4.0"
 
@@ -97,6 +100,14 @@ class MusicGenBackend:
         if sr % engine.frame_rate:
             raise BackendUnavailable(f"sample rate {sr} is not a whole number of frames")
         hop = sr // engine.frame_rate
+        if request.melody_key and not getattr(engine, "melody", False):
+            # Fails the job (the scheduler then plays the procedural fallback), never ignores it.
+            raise BackendUnavailable(
+                f"the job asks for melody {request.melody_key!r} but MusicGen {engine.model_id!r} "
+                f"({engine.engine_name} engine) has no melody conditioning: use a musicgen-melody "
+                "model with MUSICGEN_ENGINE=audiocraft"
+            )
+        melody = _read_melody(request.melody_key, request.store, engine.sample_rate)
         params = {**DEFAULT_PARAMS, **request.params}
         # A quality retry draws new music; the context (and with it the head overlap) stays.
         seed = (request.seed + request.attempt * 0x9E3779B1) % 2**32
@@ -138,6 +149,7 @@ class MusicGenBackend:
             temperature=float(params["temperature"]),
             cfg_coef=float(params["cfgCoef"]),
             seed=seed,
+            melody=melody,
         )
         out = self.batcher(item)
         total = out.codes.shape[1] * hop
@@ -169,6 +181,23 @@ class MusicGenBackend:
             model=engine.model_id,
             tokens=out.codes[:, first_frame:],
         )
+
+
+def _read_melody(key: str | None, store: Store | None, rate: int) -> np.ndarray | None:
+    """The station's melody (the streamer stored it as FLAC), mono at the engine's rate."""
+    if not key:
+        return None
+    if store is None:
+        raise RuntimeError("a melody job needs the segment store")
+    try:
+        audio, sr = store.read_flac(key)
+    except (OSError, RuntimeError, StoreKeyError, KeyError) as err:  # soundfile: RuntimeError
+        # Fails the job for good; the scheduler's fallback keeps the station playing.
+        raise JobRejected(f"melody {key!r} is not readable from the segment store: {err}") from err
+    mono = np.asarray(audio, dtype=np.float64).mean(axis=0)[: round(MELODY_MAX_S * sr)]
+    if mono.shape[0] < sr // 10:
+        raise JobRejected(f"melody {key!r} is shorter than 0.1 s")
+    return resample(mono, sr, rate).astype(np.float32)
 
 
 def _licence(model: str) -> str:

@@ -34,6 +34,8 @@ class GenItem:
     temperature: float
     cfg_coef: float
     seed: int
+    # musicgen-melody: mono float32 at the engine's rate whose chroma conditions the music
+    melody: np.ndarray | None = None
 
     def params(self) -> dict[str, float | int]:
         return {
@@ -88,18 +90,28 @@ def run_group(engine: Engine, items: list[GenItem], context_frames: int) -> list
     started = time.perf_counter()
     k = engine.num_codebooks
     c = items[0].context_frames
-    rows = []
-    for item in items:
-        if item.context is not None:
-            ctx = item.context
-        elif item.context_audio is not None:
-            ctx = _fit(engine.encode(item.context_audio), c)
-        else:
-            ctx = np.zeros((k, 0), dtype=np.int64)
-        rows.append(ctx.astype(np.int64))
-    codes = np.stack(rows)  # (B, K, C)
     remaining = items[0].new_frames
     passes = 0
+    continue_audio = getattr(engine, "continue_audio", None)
+    prompts = [it.context_audio for it in items if it.context_audio is not None]
+    if continue_audio is not None and c > 0 and len(prompts) == len(items):
+        # Only audio prompts (no usable tokens): the engine's own audio continuation encodes them.
+        step = min(remaining, engine.max_frames - c)
+        audio_prompts = np.stack(prompts)
+        codes = continue_audio(items, audio_prompts, step, [it.seed for it in items])
+        remaining -= step
+        passes = 1
+    else:
+        rows = []
+        for item in items:
+            if item.context is not None:
+                ctx = item.context
+            elif item.context_audio is not None:
+                ctx = _fit(engine.encode(item.context_audio), c)
+            else:
+                ctx = np.zeros((k, 0), dtype=np.int64)
+            rows.append(ctx.astype(np.int64))
+        codes = np.stack(rows)  # (B, K, C)
     while remaining > 0:
         prompt = codes[:, :, -context_frames:] if codes.shape[2] > context_frames else codes
         step = min(remaining, engine.max_frames - prompt.shape[2])

@@ -6,6 +6,7 @@ window of the music renders the same wherever it is cut.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -16,11 +17,12 @@ from lofi_worker.backends.procedural.harmony import (
     bass_note,
     chords_in_bar,
     pentatonic,
+    ring_out_chords,
     rng_for,
     section_at,
     upper_voicing,
 )
-from lofi_worker.backends.procedural.mood import Mood
+from lofi_worker.backends.procedural.mood import NO_BAR, Mood
 
 TAG_KEYS, TAG_BASS, TAG_MEL, TAG_PUSH, TAG_PAD = 11, 12, 13, 14, 15
 
@@ -89,6 +91,8 @@ def keys_bar(seed: int, mood: Mood, key: int, bar: int, out: Notes) -> None:
     sec = section_at(bar)
     chords = chords_in_bar(seed, mood, key, bar)
     density = mood.density * (0.6 if sec.name in ("intro", "breakdown") else 1.0)
+    if bar >= mood.outroBar:
+        density *= 0.75  # the outro thins out towards the ring-out
     hits: list[tuple[float, float, Chord]] = []  # (pos8 within bar, len8, chord)
     if len(chords) == 1:
         pool = [p for thr, p in KEYS_PATTERNS if thr <= density + 0.1]
@@ -174,7 +178,7 @@ def melody_plays(mood: Mood, section: str, bar_in_section: int) -> bool:
 
 def melody_bar(seed: int, mood: Mood, key: int, bar: int, out: Notes) -> None:
     sec = section_at(bar)
-    if not melody_plays(mood, sec.name, sec.bar_in_section):
+    if bar >= mood.outroBar or not melody_plays(mood, sec.name, sec.bar_in_section):
         return
     # The phrase (2 bars) is drawn from the section's coordinates, not the bar's, so the motif
     # comes back when the section repeats: melody with memory, still a pure function of position.
@@ -214,6 +218,28 @@ def melody_bar(seed: int, mood: Mood, key: int, bar: int, out: Notes) -> None:
         out.add(onset, max(0.3, len8 / 2 - 0.05), pitch, vel)
 
 
+def ring_out_bar(seed: int, mood: Mood, key: int, bar: int, voices: dict[str, Notes]) -> None:
+    """A track's last bar: held chords, no melody or drums, into the next track's key."""
+    rng = rng_for(seed, bar, TAG_KEYS)
+    chords = ring_out_chords(seed, mood, key, bar)
+    center = 62 if mood.keysInstrument == "guitar" else 65
+    step_ms = 14.0 if mood.keysInstrument == "guitar" else 7.0
+    for i, ch in enumerate(chords):
+        start = 4 * bar + ch.start_beat
+        last = i == len(chords) - 1
+        # The last chord rings on under the next track's first bar, while the crossfade ends.
+        held = ch.length_beats + (3.0 if last else -0.1)
+        if not (i == 0 and pushes(seed, mood, bar - 1)):  # already struck on the and-of-4
+            voicing = [bass_note(ch.root, 43), *upper_voicing(ch.root, ch.quality, center)]
+            vel = float(np.clip(0.6 + rng.normal(0, 0.04), 0.4, 0.8))
+            for j, note in enumerate(voicing):
+                roll = _ms_to_beats(step_ms * j + abs(rng.normal(0, 3)), mood.tempo)
+                voices["keys"].add(start + roll, held, note, vel * (0.85 if j == 0 else 1.0))
+        voices["bass"].add(start, held, bass_note(ch.root, 36), 0.75)
+        for note in upper_voicing(ch.root, ch.quality, 58):
+            voices["pad"].add(start, held + 0.3, note, min(1.0, max(mood.pad, 0.35)))
+
+
 VOICES = ("keys", "bass", "pad", "melody")
 
 
@@ -222,6 +248,17 @@ def _bar_events(seed: int, mood: Mood, key: int, bar: int) -> dict[str, Notes]:
     # Consecutive segments share half their bars (pre-roll, head, ringing notes): drawing a bar
     # once per worker instead of once per segment. Callers must not mutate the result.
     voices = {v: Notes() for v in VOICES}
+    if bar >= mood.endBar:
+        if bar == mood.endBar:
+            # Humanised notes of this bar that start just before its line were heard at the end
+            # of the predecessor's tail: they stay, so the head still re-renders that tail.
+            played = _bar_events(seed, dataclasses.replace(mood, endBar=NO_BAR), key, bar)
+            for name, notes in played.items():
+                for i, onset in enumerate(notes.onset):
+                    if onset < 4 * bar:
+                        voices[name].add(onset, notes.dur[i], notes.midi[i], notes.vel[i])
+            ring_out_bar(seed, mood, key, bar, voices)
+        return voices
     keys_bar(seed, mood, key, bar, voices["keys"])
     bass_bar(seed, mood, key, bar, voices["bass"])
     pad_bar(seed, mood, key, bar, voices["pad"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import numpy as np
 from scipy import signal
 
 from lofi_worker.backends.procedural.harmony import rng_for, section_at
-from lofi_worker.backends.procedural.mood import Mood
+from lofi_worker.backends.procedural.mood import NO_BAR, Mood
 
 TAG_DRUMS = 21
 PIECES = ("kick", "snare", "rim", "hat", "ohat", "shaker", "brush")
@@ -21,6 +22,17 @@ KICKS = (
     ((0, 1.0), (8, 0.7), (11, 0.6)),
 )
 SNARE = ((4, 0.9), (12, 0.95))
+# Per-track grooves: (kick patterns drawn per bar, hat step in 16ths, backbeat steps, open-hat
+# step or -1). Each track of a mood plays one, so tracks differ in feel, not only in notes.
+GROOVES: tuple[
+    tuple[tuple[tuple[tuple[int, float], ...], ...], int, tuple[tuple[int, float], ...], int], ...
+] = (
+    ((((0, 1.0), (10, 0.85)), ((0, 1.0), (7, 0.6), (10, 0.85))), 2, SNARE, 14),
+    ((((0, 1.0), (6, 0.7), (10, 0.85)), ((0, 1.0), (6, 0.7), (9, 0.55), (11, 0.7))), 1, SNARE, -1),
+    ((((0, 1.0), (3, 0.55), (8, 0.8)), ((0, 1.0), (11, 0.7))), 2, SNARE, 6),
+    ((((0, 1.0),), ((0, 1.0), (11, 0.6), (14, 0.5))), 2, ((8, 0.95),), -1),  # half time
+    ((((0, 1.0), (8, 0.7), (11, 0.6)), ((0, 1.0), (2, 0.5), (10, 0.85))), 4, SNARE, 10),
+)
 
 
 def swing16(step: float, swing: float) -> float:
@@ -34,40 +46,54 @@ def drum_bar(seed: int, mood: Mood, bar: int) -> dict[str, list[tuple[float, flo
     """(onset in absolute beats, velocity) per piece for one bar. Cached: callers must not
     mutate the result."""
     hits: dict[str, list[tuple[float, float]]] = {p: [] for p in PIECES}
-    if mood.drums <= 0.01:
+    if bar == mood.endBar and mood.drums > 0.01:
+        # The ring-out bar is drumless (the next track may take another tempo), but for hits
+        # humanised to just before its line: the predecessor's tail already played them.
+        played = drum_bar(seed, dataclasses.replace(mood, endBar=NO_BAR), bar)
+        return {p: [h for h in lst if h[0] < 4 * bar] for p, lst in played.items()}
+    if mood.drums <= 0.01 or bar > mood.endBar:
         return hits
     sec = section_at(bar)
     rng = rng_for(seed, bar, TAG_DRUMS)
     style = mood.drumStyle
-    fill = sec.bar_in_section == sec.length - 1 and sec.name != "intro"
+    outro = bar >= mood.outroBar
+    groove = GROOVES[mood.groove] if mood.groove >= 0 else None
+    fill = sec.bar_in_section == sec.length - 1 and sec.name != "intro" and not outro
     plays_kick = sec.name not in ("intro", "breakdown") and style != "brush"
     plays_back = sec.name != "breakdown" and (sec.name != "intro" or sec.bar_in_section >= 2)
 
     if plays_kick:
-        pattern = KICKS[int(rng.integers(len(KICKS)))] if mood.density > 0.4 else KICKS[0]
+        kicks = groove[0] if groove else KICKS
+        pattern = (
+            kicks[int(rng.integers(len(kicks)))] if mood.density > 0.4 and not outro else kicks[0]
+        )
         hits["kick"] = [(s, v) for s, v in pattern]
     elif style == "brush" and sec.name != "intro":
         hits["kick"] = [(0, 0.55), (8, 0.45)]
     if plays_back:
         back = "snare" if style == "boombap" else "rim" if style == "soft" else "brush"
-        hits[back] = [(s, v) for s, v in SNARE]
+        hits[back] = [(s, v) for s, v in (groove[2] if groove else SNARE)]
         if style == "boombap" and rng.random() < 0.5 * mood.density:
             hits["rim"].append((float(rng.choice([7, 15, 9])), 0.3))  # ghost note
     if fill and plays_back:
         for s in (13, 14, 15) if rng.random() < 0.5 else (14, 15):
             hits["snare" if style == "boombap" else "rim"].append((s, 0.35 + 0.1 * (s - 13)))
     hat = "shaker" if style == "brush" else "hat"
-    sixteenths = mood.density > 0.6 and sec.name in ("B", "variation")
-    for s in range(0, 16, 1 if sixteenths else 2):
+    sixteenths = mood.density > 0.6 and sec.name in ("B", "variation") and not outro
+    hat_step = 1 if sixteenths else 2
+    if groove and not outro:
+        hat_step = min(hat_step, groove[1]) if groove[1] < 4 else 4
+    for s in range(0, 16, hat_step):
         if sec.name == "intro" and sec.bar_in_section < 2 and s % 4:
             continue
         accent = 0.75 if s % 4 == 0 else 0.55 if s % 2 == 0 else 0.35
         if rng.random() < 0.06:
             continue  # a lazy drummer skips one now and then
         hits[hat].append((s, accent))
-    if style == "boombap" and plays_kick and rng.random() < 0.35:
-        hits["hat"] = [h for h in hits["hat"] if h[0] != 14]
-        hits["ohat"].append((14, 0.55))
+    open_step = groove[3] if groove else 14
+    if style == "boombap" and plays_kick and open_step >= 0 and rng.random() < 0.35:
+        hits["hat"] = [h for h in hits["hat"] if h[0] != open_step]
+        hits["ohat"].append((open_step, 0.55))
 
     out: dict[str, list[tuple[float, float]]] = {p: [] for p in PIECES}
     ms = mood.tempo / 60000.0

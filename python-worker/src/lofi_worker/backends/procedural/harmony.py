@@ -157,6 +157,19 @@ def chords_in_bar(seed: int, mood: Mood, key: int, bar: int) -> tuple[Chord, ...
     return tuple(out)
 
 
+def ring_out_chords(seed: int, mood: Mood, key: int, bar: int) -> tuple[Chord, ...]:
+    """The ring-out bar that ends a track: its own chord for two beats (what the bar before
+    anticipated), then the next track's dominant (V9sus4, which resolves to any chord of that
+    key), held into the next track's first downbeat."""
+    first = chords_in_bar(seed, mood, key, bar)[0]
+    if mood.nextKey < 0:
+        return (Chord(first.root, first.quality, 0.0, 4.0),)
+    return (
+        Chord(first.root, first.quality, 0.0, 2.0),
+        Chord((mood.nextKey + 7) % 12, "9sus4", 2.0, 2.0),
+    )
+
+
 @lru_cache(maxsize=2048)
 def upper_voicing(root: int, quality: str, center: int) -> tuple[int, ...]:
     """Rootless voicing (3-7-9-5/13 family) around `center`; the nearest inversion to a fixed

@@ -14,6 +14,13 @@ MODES = ("major", "minor", "dorian")
 KEYS_INSTRUMENTS = ("ep", "piano", "guitar")
 DRUM_STYLES = ("boombap", "soft", "brush")
 BASS_STYLES = ("upright", "sub")
+LEAD_VOICES = ("", "ep", "piano", "guitar", "lead")
+NO_BAR = 1 << 40  # "never": an arc marker that is not set
+# Per-track arrangement choices and arc markers: they count in the hash only when set (so a
+# station without tracks keeps its music), the arc markers never (they change bars after them
+# only, and the hash picks progressions for every bar).
+_OPTIONAL = {"lead": "", "groove": -1}
+_ARC = ("outroBar", "endBar", "nextKey")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,11 @@ class Mood:
     reverb: float
     title: str
     words: tuple[str, ...] = ()
+    lead: str = ""  # the melody's voice ("": the mood's own choice)
+    groove: int = -1  # drum pattern family (drums.GROOVES; -1: the mood's own)
+    outroBar: int = NO_BAR  # first bar of the track's outro
+    endBar: int = NO_BAR  # the track's ring-out bar (the next track follows it)
+    nextKey: int = -1  # the next track's tonic, which the ring-out leads into
 
     @cached_property  # asked for on every bar's chord lookup; a frozen Mood never changes it
     def hash(self) -> str:
@@ -51,6 +63,11 @@ class Mood:
         for added in ("cafe",):
             if not params[added]:
                 params.pop(added)
+        for name, default in _OPTIONAL.items():
+            if params[name] == default:
+                params.pop(name)
+        for name in _ARC:
+            params.pop(name)
         blob = json.dumps(params, sort_keys=True, separators=(",", ":"))
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

@@ -38,7 +38,7 @@ def render(
     keys_kind = mood.keysInstrument
     keys = _gained(render_notes(voices["keys"], keys_kind, tl), gains, "keys")
     bass = _gained(render_notes(voices["bass"], mood.bassStyle, tl), gains, "bass")
-    melody_kind = "lead" if mood.pad > 0.45 else keys_kind
+    melody_kind = mood.lead or ("lead" if mood.pad > 0.45 else keys_kind)
     melody = _gained(render_notes(voices["melody"], melody_kind, tl), gains, "melody")
     pad_bus = _gained(render_notes(voices["pad"], "pad", tl), gains, "pad")
 
