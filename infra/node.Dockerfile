@@ -1,6 +1,6 @@
 # Scheduler and streamer image. TypeScript runs through tsx (no separate build output to drift
 # from the sources); ffmpeg comes from Debian for the streamer's encoders.
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
@@ -12,7 +12,7 @@ COPY services/scheduler/package.json services/scheduler/
 COPY services/streamer/package.json services/streamer/
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg tini \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
