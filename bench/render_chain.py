@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lofi_worker.chain import continuation_job
 from lofi_worker.config import DEFAULT_SCHEMA
 from lofi_worker.contract import load_contract
 from lofi_worker.job import process_job
@@ -24,27 +25,9 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     prev: dict[str, Any] | None = None
     for seq in range(n):
-        job = {
-            "stationId": "bench",
-            "seq": seq,
-            "promptVersion": 0,
-            "prompt": PROMPT,
-            "backend": "procedural",
-            "seed": 1000 + seq,
-            "durationSeconds": 8,
-            "overlapSeconds": 1.5,
-            "sampleRate": 48000,
-            "channels": 2,
-            "audioKey": f"stations/bench/segments/{seq:08d}-v0.flac",
-            "continueFrom": None
-            if prev is None
-            else {
-                "seq": prev["seq"],
-                "audioKey": prev["audioKey"],
-                "atSeconds": prev["durationSeconds"] - 1.5,
-                "state": prev["state"],
-            },
-        }
+        job = continuation_job(
+            "bench", seq, PROMPT, "procedural", 1000 + seq, 8, 1.5, 48000, 2, prev
+        )
         prev = process_job(job, store=store, contract=contract)
         results.append(prev)
     print(json.dumps({"dir": str(out), "segments": results}))

@@ -98,6 +98,46 @@ class Step:
     final: bool = False  # the last segment's remainder (its result was yielded before)
 
 
+def continuation_job(
+    station: str,
+    seq: int,
+    prompt: str,
+    backend: str,
+    seed: int,
+    duration_seconds: float,
+    overlap_seconds: float,
+    sample_rate: int,
+    channels: int,
+    prev: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The job the queue would send for segment `seq`, continuing `prev` (a result) at its end
+    minus the overlap, in token space where the predecessor kept tokens."""
+    job: dict[str, Any] = {
+        "stationId": station,
+        "seq": seq,
+        "promptVersion": 0,
+        "prompt": prompt,
+        "backend": backend,
+        "seed": seed,
+        "durationSeconds": duration_seconds,
+        "overlapSeconds": overlap_seconds,
+        "sampleRate": sample_rate,
+        "channels": channels,
+        "audioKey": f"stations/{station}/segments/{seq:08d}-v0.flac",
+        "continueFrom": None,
+    }
+    if prev is not None:
+        job["continueFrom"] = {
+            "seq": prev["seq"],
+            "audioKey": prev["audioKey"],
+            "atSeconds": max(0.0, prev["durationSeconds"] - overlap_seconds),
+            "state": prev["state"],
+        }
+        if "tokensKey" in prev:
+            job["continueFrom"]["tokensKey"] = prev["tokensKey"]
+    return job
+
+
 def _crossfade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
     """The playout's gain law (packages/audio crossfade.ts) over interleaved-equivalent data."""
     ab = float(np.sum(tail * head, dtype=np.float64))
@@ -142,29 +182,18 @@ def render_chain(
         # Segments are whole bars, so their count follows the output, not a fixed plan.
         while (out_pos + (cur.shape[1] - cur_pos if cur is not None else 0)) < target:
             produced = out_pos + (cur.shape[1] - cur_pos if cur is not None else 0)
-            job: dict[str, Any] = {
-                "stationId": STATION,
-                "seq": seq,
-                "promptVersion": 0,
-                "prompt": prompt,
-                "backend": backend,
-                "seed": job_seed(seed, seq),
-                "durationSeconds": segment_seconds,
-                "overlapSeconds": overlap_seconds,
-                "sampleRate": sr,
-                "channels": channels,
-                "audioKey": f"stations/{STATION}/segments/{seq:08d}-v0.flac",
-                "continueFrom": None
-                if prev is None
-                else {
-                    "seq": prev["seq"],
-                    "audioKey": prev["audioKey"],
-                    "atSeconds": max(0.0, prev["durationSeconds"] - overlap_seconds),
-                    "state": prev["state"],
-                },
-            }
-            if prev is not None and "tokensKey" in prev:
-                job["continueFrom"]["tokensKey"] = prev["tokensKey"]
+            job = continuation_job(
+                STATION,
+                seq,
+                prompt,
+                backend,
+                job_seed(seed, seq),
+                segment_seconds,
+                overlap_seconds,
+                sr,
+                channels,
+                prev,
+            )
             if tracks:
                 job["track"] = planner.next(produced / sr, target / sr, new_track=first)
             first = False
