@@ -390,6 +390,9 @@ def summarize(run: Run, seg: list[tuple[int, int, int]]) -> dict[str, Any]:
         "longestSilenceSeconds": run.analysis.meter.longest_silence_s,
         "seams": seam_stats(run, plain),
         "seamsVsDownbeats": seam_stats(run, plain, same_phase(run, plain)),
+        # The control: the same beat of bars that are not seams, against everything else. If it
+        # reads like "seams" above, that ratio is the bar line's, not the join's.
+        "downbeatsNotSeams": seam_stats(run, same_phase(run, plain)),
         "trackChanges": seam_stats(run, tracks_in) if tracks_in else None,
         "moodChanges": seam_stats(run, moods_in) if moods_in else None,
         "tracks": len(f),
@@ -415,7 +418,14 @@ def main() -> None:
         boundaries = sorted(starts.values())[1:]
         base = render(minutes, tracks=False)
         b = summarize(base, segment_tracks(base, boundaries))
-        keep = ("distances", "repeat", "seams", "seamsVsDownbeats", "realtimeFactor")
+        keep = (
+            "distances",
+            "repeat",
+            "seams",
+            "seamsVsDownbeats",
+            "downbeatsNotSeams",
+            "realtimeFactor",
+        )
         out["baseline"] = {k: b[k] for k in keep}
     print(json.dumps(out, default=float))
 

@@ -88,7 +88,12 @@ async function composeConfig() {
   return run('compose config', cmd, [...pre, ...profiles, 'config', '--quiet'], { env });
 }
 
-const files = findTests(ROOT);
+// `*.alone.test.ts` files load the machine on purpose (busy processes on every core): run
+// together with the other suites they would starve those, and the others would load them past what
+// they measure. They run after everything else, one at a time.
+const all = findTests(ROOT);
+const alone = all.filter((f) => f.endsWith('.alone.test.ts'));
+const files = all.filter((f) => !alone.includes(f));
 const [nodeCode, [pyCode, audioCraftCode]] = await Promise.all([
   // Two files at a time: the end-to-end suites each run whole stations (twenty in one of them) on
   // a 2-core CI machine, and more at once starve the playouts they are measuring.
@@ -101,5 +106,16 @@ const [nodeCode, [pyCode, audioCraftCode]] = await Promise.all([
   ),
 ]);
 
-const failed = [...lint, nodeCode, pyCode, audioCraftCode].some((c) => c !== 0);
+const aloneCode =
+  alone.length === 0
+    ? 0
+    : await run('node tests (alone)', process.execPath, [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=1',
+        ...alone,
+      ]);
+
+const failed = [...lint, nodeCode, pyCode, audioCraftCode, aloneCode].some((c) => c !== 0);
 process.exit(failed ? 1 : 0);

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from lofi_worker import quality
-from lofi_worker.chain import TrackPlanner, _crossfade, render_chain
+from lofi_worker.chain import TrackPlanner, _crossfade, render_chain, track_start_seconds
 from lofi_worker.cli import main
 from lofi_worker.contract import Contract
 from lofi_worker.store import SegmentStore
@@ -88,22 +90,83 @@ def test_chain_joins_each_segment_over_its_head_like_the_playout(
     assert all(r["title"] == r["track"]["name"] for r in results)
 
 
-def test_track_planner_arc_and_lengths() -> None:
-    planner = TrackPlanner(seed=9, segment_seconds=8.0)
-    now, tracks = 0.0, []
-    while now < 1800:
-        tracks.append(planner.next(now, 1800.0))
-        now += 8.0
-    by_index: dict[int, list[dict[str, object]]] = {}
-    for t in tracks:
-        by_index.setdefault(int(t["index"]), []).append(t)
-    lengths = [8.0 * len(ts) for ts in by_index.values()]
-    assert len(lengths) >= 7
-    assert all(112 <= s <= 248 for s in lengths[:-1]), lengths  # 2-4 minutes, in whole segments
-    assert len(set(lengths)) > 2  # drawn, not fixed
-    for ts in by_index.values():
+def _planner_chain(
+    planner: TrackPlanner, count: int, tempo_of: Any, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Results as long as the procedural backend makes them: whole bars (round half to even, as
+    Python does) after a 1.5 s head; a new track's first segment first plays the old track on to
+    a bar line (this one or the next) and rings it out for a bar (trackStartSeconds)."""
+    results: list[dict[str, Any]] = []
+    for seq in range(count):
+        prev = results[-1] if results else None
+        join = None if prev is None else (prev, prev["durationSeconds"] - 1.5)
+        track = planner.next(join)
+        bar = 240 / tempo_of(track["index"])
+        state: dict[str, Any] = {}
+        duration = 1.5 + max(1, round(8 * tempo_of(track["index"]) / 240)) * bar
+        if prev is not None and track["position"] == 0:
+            old_bar = 240 / tempo_of(prev["track"]["index"])
+            start = 1.5 + old_bar * (1 + (seq * 2654435761 + seed) % 2)
+            state["trackStartSeconds"] = start
+            duration = start + max(1, round((8 - start + 1.5) / bar)) * bar
+        results.append(
+            {
+                "seq": seq,
+                "durationSeconds": duration,
+                "headOverlapSeconds": 1.5,
+                "state": state,
+                "track": track,
+            }
+        )
+    return results
+
+
+def _played_lengths(results: list[dict[str, Any]]) -> list[float]:
+    """Each track from its first audio to the next one's, as the streamer titles them."""
+    at, starts = 0.0, []
+    for i, r in enumerate(results):
+        if i > 0:
+            at += results[i - 1]["durationSeconds"] - 1.5
+        if r["track"]["position"] == 0:
+            starts.append(at + (track_start_seconds(r) if i > 0 else 0.0))
+    return [b - a for a, b in itertools.pairwise(starts)]
+
+
+def test_track_planner_ends_tracks_by_played_seconds_at_every_tempo() -> None:
+    lengths: list[float] = []
+    for tempo in range(60, 96):
+        results = _planner_chain(
+            TrackPlanner(seed=tempo, segment_seconds=8.0), 600, lambda _, t=tempo: t
+        )
+        played = _played_lengths(results)
+        assert len(played) >= 15
+        assert all(120 <= s <= 240 for s in played), (tempo, played)
+        lengths += played
+    assert min(lengths) < 140 and max(lengths) > 220  # drawn over the range, not one length
+    results = _planner_chain(TrackPlanner(seed=9, segment_seconds=8.0), 300, lambda i: 60 + i % 36)
+    by_index: dict[int, list[dict[str, Any]]] = {}
+    for r in results:
+        by_index.setdefault(int(r["track"]["index"]), []).append(r["track"])
+    for ts in list(by_index.values())[:-1]:
         assert [t["position"] for t in ts] == list(range(len(ts)))
         parts = [t["part"] for t in ts]
         assert parts[0] == "intro" and parts[-1] == "outro" and "development" in parts
-    again = TrackPlanner(seed=9, segment_seconds=8.0)
-    assert [again.next(8.0 * i, 1800.0) for i in range(len(tracks))] == tracks
+        assert "outro" not in parts[:-1]
+        assert ts[-1]["segments"] == len(ts)
+    again = _planner_chain(TrackPlanner(seed=9, segment_seconds=8.0), 300, lambda i: 60 + i % 36)
+    assert [r["track"] for r in again] == [r["track"] for r in results]
+
+
+def test_track_planner_draws_the_scheduler_targets() -> None:
+    # The same numbers as services/scheduler/src/tracks.ts plannedSeconds (node, same inputs).
+    planner = TrackPlanner(seed=9, segment_seconds=8.0, overlap_seconds=1.5)
+    assert [planner.planned_seconds(i) for i in (0, 1, 2, 3, 50, 1000)] == [
+        136.835,
+        139.075,
+        163.791,
+        155.679,
+        174.585,
+        216.323,
+    ]
+    wide = TrackPlanner(4_000_000_000, 4.0, 1.0, track_seconds=(60.0, 300.0))
+    assert [wide.planned_seconds(i) for i in (0, 7)] == [279.286, 142.049]

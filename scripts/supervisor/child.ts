@@ -9,7 +9,21 @@ export interface ChildSpec {
   args: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * Standard input is a pipe from the supervisor that is never written: the child sees EOF when
+   * the supervisor is gone, however it died (SIGKILL included). Redis's watcher uses it (redis.ts).
+   */
+  parentPipe?: boolean;
+  /** How long stop() waits after SIGTERM before SIGKILL. */
+  stopGraceMs?: number;
 }
+
+/**
+ * A service's stop takes well under a second (the streamer's HLS flush and lease release, a
+ * worker's grace for the job in hand): past this it is stuck, and `npm start`'s whole stop must
+ * stay under 3 s.
+ */
+export const STOP_GRACE_MS = 2500;
 
 export class SupervisedChild {
   private proc: ChildProcess | null = null;
@@ -35,7 +49,7 @@ export class SupervisedChild {
       // Children compare their parent with this, so one whose supervisor died while it was still
       // starting stops too (its parent is already init by the time it looks).
       env: { ...this.spec.env, LOFI_SUPERVISOR_PID: String(process.pid) },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: [this.spec.parentPipe ? 'pipe' : 'ignore', 'inherit', 'inherit'],
       detached: true,
     });
     this.proc = p;
@@ -58,13 +72,18 @@ export class SupervisedChild {
     if (pid) process.kill(-pid, signal);
   }
 
-  /** SIGTERM to the whole group; SIGKILL after the grace period. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /** SIGTERM to the whole group; SIGKILL after the grace period. Logs how long it took. */
+  async stop(graceMs = this.spec.stopGraceMs ?? STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     const p = this.proc;
     if (!p?.pid) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    const started = performance.now();
+    let killed = false;
+    const exited = new Promise<void>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) resolve();
+      else p.once('exit', () => resolve());
+    });
     const signal = (sig: NodeJS.Signals) => {
       try {
         process.kill(-(p.pid as number), sig);
@@ -73,10 +92,17 @@ export class SupervisedChild {
       }
     };
     signal('SIGTERM');
-    const timeout = setTimeout(() => signal('SIGKILL'), graceMs);
+    const timeout = setTimeout(() => {
+      killed = true;
+      signal('SIGKILL');
+    }, graceMs);
     await exited;
     clearTimeout(timeout);
     // Anything the child left in its group goes too.
     signal('SIGKILL');
+    const ms = Math.round(performance.now() - started);
+    const fields = { child: this.spec.name, pid: p.pid, ms, code: p.exitCode, signal: p.signalCode };
+    if (killed) this.log.warn({ ...fields, graceMs }, 'child stopped with SIGKILL after its grace');
+    else this.log.info(fields, 'child stopped');
   }
 }

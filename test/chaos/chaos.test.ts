@@ -10,11 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ChainStore, connect, Keys, SegmentIndex, segmentQueue } from '@lofi/redis';
+import { freePort } from '../../scripts/supervisor/redis.ts';
 import { ROOT } from '../../scripts/supervisor/stack.ts';
 import { cleanupStack } from '../helpers/cleanup.ts';
 import { uniquePrefix } from '../helpers/redis-server.ts';
 import { startReplica } from '../helpers/replica.ts';
 import { testStack, waitFor } from '../helpers/stack.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { auditJobs } from './audit.ts';
 import { ChaosListener, type ListenSnapshot } from './listener.ts';
 
@@ -23,6 +25,8 @@ const REPORT = process.env.CHAOS_REPORT;
 const WORKERS_GONE_SECONDS = FULL ? 120 : 40;
 const SOAK_SECONDS = FULL ? 3600 : 45;
 const SOAK_LISTENERS = 200;
+/** The relay to the leader black-holed for this long (the follower goes on standby after 3 s). */
+const BLACK_HOLE_SECONDS = FULL ? 30 : 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Row {
@@ -69,11 +73,17 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
   await waitFor('a full lookahead', async () => (await chains.read('lofi')).status === 'ok', 120_000);
 
   // A second streamer replica, as in production: it relays the station and takes it over when
-  // the first dies. The listener knows both, as a player knows a .pls file's entries.
+  // the first dies. The listener knows both, as a player knows a .pls file's entries. The other
+  // replicas reach it through a TCP proxy (its REPLICA_URL), frozen for the black-hole fault.
+  const portB = await freePort();
+  const proxyB = await startTcpProxy(portB);
+  defer(() => proxyB.kill());
   const replica = await startReplica(stack, {
     DATA_DIR: dataDir,
     QUEUE_PREFIX: prefix,
     REPLICA_ID: 'chaos-b',
+    PORT: String(portB),
+    REPLICA_URL: proxyB.url,
   });
   defer(() => replica.kill());
   await waitFor(
@@ -87,8 +97,8 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
       string,
       string,
     ];
-    return url === replica.baseUrl
-      ? { url, pid: replica.proc.pid as number }
+    return url === proxyB.url || url === replica.baseUrl
+      ? { url: replica.baseUrl, pid: replica.proc.pid as number }
       : { url: base, pid: child('streamer').pid as number };
   };
   const listener = new ChaosListener([
@@ -111,12 +121,13 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
   const fault = async (
     scenario: string,
     run: () => Promise<string | undefined>,
-    expect: { stallSeconds?: number; listenersLost?: number } = {},
+    expect: { stallSeconds?: number; listenersLost?: number; on?: ChaosListener } = {},
   ) => {
+    const measured = expect.on ?? listener;
     await t.test(scenario, async () => {
-      const from: ListenSnapshot = listener.snapshot();
+      const from: ListenSnapshot = measured.snapshot();
       const notes = (await run()) ?? '';
-      const w = listener.since(from);
+      const w = measured.since(from);
       const jobs = await auditJobs('lofi', stack.redisUrl, prefix, index, chains);
       const row: Row = {
         scenario,
@@ -342,6 +353,55 @@ test('chaos: the station keeps playing and keeps its data through every fault', 
     assert.ok(rssEnd < rssStart * 1.25 + 20, `memory ${rssStart.toFixed(0)} -> ${rssEnd.toFixed(0)} MiB`);
     return `RSS ${rssStart.toFixed(0)} -> ${rssEnd.toFixed(0)} MiB; fds ${fdsBefore} -> ${fdsDuring} -> ${fdsAfter}; all listeners at real-time rate`;
   });
+
+  // The relay between the replicas black-holed while its leader keeps the lease: the follower (the
+  // first streamer, back after its kill and relaying the second) plays the station on standby.
+  const onFollower = new ChaosListener(`${base}/stations/lofi/stream.mp3`);
+  defer(() => onFollower.stop());
+  await waitFor('a listener on the follower', async () => onFollower.snapshot().audioSeconds > 8, 60_000);
+  await fault(
+    `relay to the leader black-holed for ${BLACK_HOLE_SECONDS} s (frozen proxy; lease held)`,
+    async () => {
+      const metric = async (name: string) =>
+        Number(
+          new RegExp(`^${name}\\{station="lofi"\\} (\\S+)$`, 'm').exec(
+            await (await fetch(`${base}/metrics`)).text(),
+          )?.[1],
+        );
+      assert.equal((await leader()).url, replica.baseUrl, 'the second replica leads');
+      assert.equal(await metric('lofi_station_leader'), 0, 'the first follows it');
+      const from = onFollower.snapshot();
+      proxyB.freeze();
+      const frozenAt = Date.now();
+      let standbyAt = 0;
+      try {
+        standbyAt = await waitFor(
+          'the follower on standby',
+          async () => ((await metric('lofi_station_standby')) === 1 ? Date.now() : null),
+          10_000,
+          100,
+        );
+        while (Date.now() - frozenAt < BLACK_HOLE_SECONDS * 1000) {
+          assert.equal((await leader()).url, replica.baseUrl, 'the leader keeps its lease');
+          await sleep(500);
+        }
+      } finally {
+        proxyB.thaw();
+      }
+      const thawedAt = Date.now();
+      const backAt = await waitFor(
+        'the hand-back to the relay',
+        async () => ((await metric('lofi_station_standby')) === 0 ? Date.now() : null),
+        15_000,
+        100,
+      );
+      await sleep(5000);
+      const w = onFollower.since(from);
+      assert.ok(w.audioSeconds > w.atMs / 1000 - 1, `real-time audio: ${w.audioSeconds} s in ${w.atMs} ms`);
+      return `standby on air ${((standbyAt - frozenAt) / 1000).toFixed(2)} s after the freeze, handed back ${((backAt - thawedAt) / 1000).toFixed(2)} s after the thaw; the follower's listener kept its connection, longest wait for a byte ${w.longestGapSeconds.toFixed(2)} s, ${w.audioSeconds.toFixed(1)} s of audio in ${(w.atMs / 1000).toFixed(1)} s`;
+    },
+    { on: onFollower },
+  );
 
   t.diagnostic(`chaos summary:\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
 });

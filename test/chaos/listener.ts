@@ -2,7 +2,7 @@
 // server drops it, and decodes what arrives with ffmpeg. It measures what a person would notice,
 // in windows around each fault: seconds of silence in the audio, seconds the player would have
 // stalled (a virtual player that starts with the connect burst and plays at real time), and how
-// often the connection was lost. Given several URLs (replicas), it tries the next on each reconnect,
+// often the connection was lost, and the longest wall time without a byte from the server. Given several URLs (replicas), it tries the next on each reconnect,
 // as a player does with the entries of a .pls or .m3u file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -12,6 +12,8 @@ const SILENCE_DBFS = -60;
 const WINDOW = RATE / 20; // 50 ms
 /** Runs of silence shorter than this are rests in the music, not dead air. */
 const SILENCE_MIN_SECONDS = 0.25;
+/** Pauses between received bytes shorter than this are the streamer's batching (about 0.2 s). */
+const GAP_MIN_MS = 250;
 
 export interface ListenSnapshot {
   atMs: number;
@@ -20,6 +22,10 @@ export interface ListenSnapshot {
   longestSilenceSeconds: number;
   stallSeconds: number;
   reconnects: number;
+  /** The longest wall time without a byte from the server (0 when none reached GAP_MIN_MS). */
+  longestGapSeconds: number;
+  /** Audio the virtual player had decoded but not played yet at its latest arrival. */
+  bufferSeconds: number;
 }
 
 export class ChaosListener {
@@ -37,6 +43,9 @@ export class ChaosListener {
   private lastArrival = 0;
   reconnects = 0;
   private connected = false;
+  private lastBytesMs = 0;
+  /** Pauses of GAP_MIN_MS or more between received bytes, when each ended. */
+  private gaps: { atMs: number; seconds: number }[] = [];
 
   private readonly urls: string[];
   private next = 0;
@@ -78,7 +87,10 @@ export class ChaosListener {
         return;
       }
       this.connected = true;
-      res.on('data', (d: Buffer) => this.decoder.stdin?.write(d));
+      res.on('data', (d: Buffer) => {
+        this.onBytes();
+        this.decoder.stdin?.write(d);
+      });
     });
     this.req = req;
     const lost = () => {
@@ -91,6 +103,20 @@ export class ChaosListener {
     };
     req.on('error', lost);
     req.on('close', lost);
+  }
+
+  /** Across reconnects too: a listener waiting for a new connection gets no bytes either. */
+  private onBytes(): void {
+    const now = Date.now();
+    if (this.lastBytesMs && now - this.lastBytesMs >= GAP_MIN_MS)
+      this.gaps.push({ atMs: now, seconds: (now - this.lastBytesMs) / 1000 });
+    this.lastBytesMs = now;
+  }
+
+  private longestGap(sinceMs: number): number {
+    let longest = 0;
+    for (const g of this.gaps) if (g.atMs > sinceMs) longest = Math.max(longest, g.seconds);
+    return longest;
   }
 
   private onPcm(d: Buffer): void {
@@ -135,6 +161,8 @@ export class ChaosListener {
       longestSilenceSeconds: this.longestSilence,
       stallSeconds: this.stall,
       reconnects: this.reconnects,
+      longestGapSeconds: this.longestGap(0),
+      bufferSeconds: Math.round((this.samples / RATE - this.played) * 100) / 100,
     };
   }
 
@@ -148,6 +176,8 @@ export class ChaosListener {
       longestSilenceSeconds: now.longestSilenceSeconds,
       stallSeconds: now.stallSeconds - from.stallSeconds,
       reconnects: now.reconnects - from.reconnects,
+      longestGapSeconds: this.longestGap(from.atMs),
+      bufferSeconds: now.bufferSeconds,
     };
   }
 

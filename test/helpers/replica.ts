@@ -15,7 +15,8 @@ export async function startReplica(
   stack: Stack,
   env: { DATA_DIR: string; QUEUE_PREFIX: string; REPLICA_ID: string } & Record<string, string>,
 ): Promise<Replica> {
-  const port = await freePort();
+  // A given PORT (a test that puts a proxy in front of this replica picks it first).
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'services/streamer/src/main.ts'], {
     cwd: ROOT,
     env: {

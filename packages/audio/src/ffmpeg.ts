@@ -18,7 +18,7 @@ export async function decodeToFloat32(
   input: string | Buffer,
   sampleRate: number,
   channels: number,
-  /** Lower goes first on the decoder threads (0: needed next). */
+  /** Lower goes first on the decoder threads: the wall time (ms) it is needed by; 0 is now. */
   priority = 0,
 ): Promise<Float32Array> {
   const bytes = typeof input === 'string' ? await readFile(input) : input;

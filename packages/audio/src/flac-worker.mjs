@@ -43,9 +43,10 @@ async function drain() {
   running = true;
   while (queue.length > 0) {
     const req = queue.shift();
+    const startedAt = Date.now();
     try {
       const r = await decode(req.bytes);
-      port.postMessage({ id: req.id, ...r }, [r.pcm.buffer]);
+      port.postMessage({ id: req.id, ...r, startedAt, doneAt: Date.now() }, [r.pcm.buffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) });
     }

@@ -20,12 +20,21 @@ export function isFlac(bytes: Uint8Array): boolean {
 }
 
 type DecodeReply =
-  | { id: number; pcm: Float32Array; sampleRate: number; channels: number }
+  | { id: number; pcm: Float32Array; sampleRate: number; channels: number; startedAt: number; doneAt: number }
   | { id: number; error: string };
 
 interface Job {
   resolve: (d: DecodedAudio) => void;
   reject: (e: Error) => void;
+  postedAt: number;
+}
+
+/** Where a decode's time went: waiting in its thread's queue, decoding, and the reply waiting
+ * for the caller's event loop. */
+export interface DecodeTimings {
+  queuedMs: number;
+  decodeMs: number;
+  deliverMs: number;
 }
 
 interface Slot {
@@ -44,11 +53,14 @@ export class FlacDecodeThread {
   /** Decodes done since the pool started, for tests and metrics. */
   decodes = 0;
   restarts = 0;
+  /** The slowest decode of the last few seconds, for the log line of a late one. */
+  private slowest: { at: number; t: DecodeTimings } | null = null;
 
   constructor(private readonly threads = Math.min(2, availableParallelism())) {}
 
   /**
-   * Decodes a whole FLAC file. Lower `priority` goes first (0: needed next); equal ones in order.
+   * Decodes a whole FLAC file. Lower `priority` goes first (callers pass the wall time, in ms, the
+   * audio is needed by: earliest deadline first); equal ones in order.
    * The bytes are copied to the thread (the caller keeps its buffer).
    */
   decode(bytes: Uint8Array, priority = 0): Promise<DecodedAudio> {
@@ -57,12 +69,17 @@ export class FlacDecodeThread {
     const s = slot;
     const id = this.nextId++;
     return new Promise<DecodedAudio>((resolve, reject) => {
-      s.jobs.set(id, { resolve, reject });
+      s.jobs.set(id, { resolve, reject, postedAt: Date.now() });
       // Held while it owes an answer, so a caller that awaits nothing else still gets it.
       s.worker.ref();
       this.arm(s);
       s.worker.postMessage({ id, bytes, priority });
     });
+  }
+
+  /** The slowest decode finished in the last 5 s, if any. */
+  recentSlowest(): DecodeTimings | null {
+    return this.slowest && Date.now() - this.slowest.at <= 5000 ? this.slowest.t : null;
   }
 
   /** Stops the threads; what is in flight fails. */
@@ -100,6 +117,16 @@ export class FlacDecodeThread {
       if ('error' in m) job.reject(new Error(m.error));
       else {
         this.decodes++;
+        const now = Date.now();
+        const t = {
+          queuedMs: m.startedAt - job.postedAt,
+          decodeMs: m.doneAt - m.startedAt,
+          deliverMs: now - m.doneAt,
+        };
+        const total = t.queuedMs + t.decodeMs + t.deliverMs;
+        const prev = this.slowest;
+        if (!prev || now - prev.at > 5000 || total >= prev.t.queuedMs + prev.t.decodeMs + prev.t.deliverMs)
+          this.slowest = { at: now, t };
         job.resolve({ pcm: m.pcm, sampleRate: m.sampleRate, channels: m.channels });
       }
     });

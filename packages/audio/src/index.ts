@@ -7,5 +7,5 @@ export {
   PCM_FORMAT,
   spawnMp3Encoder,
 } from './ffmpeg.ts';
-export { type DecodedAudio, FlacDecodeThread, flacDecoder, isFlac } from './flac.ts';
+export { type DecodedAudio, type DecodeTimings, FlacDecodeThread, flacDecoder, isFlac } from './flac.ts';
 export { type Mp3FrameHeader, Mp3FrameSplitter, parseMp3Header } from './mp3-frames.ts';

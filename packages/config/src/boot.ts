@@ -26,6 +26,12 @@ interface InfoLog {
 
 /** Longest a graceful close may take: closing waits on Redis, which may be the thing that is gone. */
 export const SHUTDOWN_GRACE_MS = 8000;
+/**
+ * The same when the supervisor is gone: its private Redis went with it (redis.ts), so a close
+ * still waiting after this only waits on Redis's reconnect attempts (with an external Redis the
+ * close takes well under a second); nobody waits for this process any more.
+ */
+export const ORPHAN_GRACE_MS = 3000;
 
 /**
  * On the first SIGINT or SIGTERM: log, run `close`, exit 0 (1 if closing failed, 1 as well if it
@@ -33,11 +39,11 @@ export const SHUTDOWN_GRACE_MS = 8000;
  */
 export function onShutdown(log: InfoLog, what: string, close: () => Promise<void>): void {
   let closing = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, graceMs = SHUTDOWN_GRACE_MS) => {
     if (closing) return;
     closing = true;
     log.info({ signal }, what);
-    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    setTimeout(() => process.exit(1), graceMs).unref();
     close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -51,7 +57,7 @@ export function onShutdown(log: InfoLog, what: string, close: () => Promise<void
   const parent = Number(process.env.LOFI_SUPERVISOR_PID) || process.ppid;
   if (parent > 1) {
     setInterval(() => {
-      if (process.ppid !== parent) shutdown('parent exited');
+      if (process.ppid !== parent) shutdown('parent exited', ORPHAN_GRACE_MS);
     }, 2000).unref();
   }
 }

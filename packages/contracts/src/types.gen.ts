@@ -121,7 +121,7 @@ export interface MusicalState {
   [k: string]: unknown;
 }
 /**
- * The track this segment belongs to. A track is a run of consecutive segments of one station, two to four minutes long by default (TRACK_SECONDS), with a name and an arc: intro, development, outro into the next track. Chosen by the scheduler, deterministic from the station's seed and the track index; a mood change starts a new track at once. Listeners see tracks (titles, now-playing, history); segments stay the unit of generation and crossfade.
+ * The track this segment belongs to. A track is a run of consecutive segments of one station whose played length (from its first audio to the next track's first audio) is two to four minutes by default (TRACK_SECONDS), with a name and an arc: intro, development, outro into the next track. Chosen by the scheduler, deterministic from the station's seed and the track index: its end is decided from the seconds the track has played so far (the segments actually generated, not a count of nominal ones) and the expected length of the next segment; a mood change starts a new track at once. Listeners see tracks (titles, now-playing, history); segments stay the unit of generation and crossfade.
  *
  * This interface was referenced by `SegmentContract`'s JSON-Schema
  * via the `definition` "Track".
@@ -148,9 +148,17 @@ export interface Track {
    */
   position: number;
   /**
-   * Planned number of segments in the track.
+   * Expected number of segments in the track, revised at each segment from the seconds played so far; always more than position, and exactly position + 1 for the track's last segment (its outro).
    */
   segments: number;
+  /**
+   * Seconds of the track heard before this segment's first audio (the start of its file, where its crossfade begins): 0 for the track's first segment. Absent in segments of older schedulers.
+   */
+  startSeconds?: number;
+  /**
+   * The track's target played length, drawn within TRACK_SECONDS from the station's seed and the track index when the track began; the track ends with the segment that brings it nearest. Absent in segments of older schedulers.
+   */
+  plannedSeconds?: number;
   /**
    * Where in the track's arc this segment sits.
    */

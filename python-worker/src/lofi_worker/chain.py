@@ -24,7 +24,11 @@ from lofi_worker.store import SegmentStore
 
 STATION = "cli"
 TRACK_SECONDS = (120.0, 240.0)
-ARC_SHARE = 0.15  # of a track's segments: the intro at its start, the outro at its end
+# The scheduler's track length rule (services/scheduler/src/tracks.ts), in the same numbers: a
+# track ends by the seconds it has played, with the segment that brings it nearest its target.
+MAX_TRACK_SEGMENTS = 200
+MAX_BAR_SECONDS = 4.0  # a bar at 60 BPM, the slowest tempo of the procedural moods
+ROUNDING_SECONDS = MAX_BAR_SECONDS / 2  # a segment is whole bars: up to half a bar off
 
 
 def job_seed(seed: int, seq: int) -> int:
@@ -32,58 +36,140 @@ def job_seed(seed: int, seq: int) -> int:
     return (seed + (seq + 1) * 0x9E3779B1) & 0xFFFFFFFF
 
 
-class TrackPlanner:
-    """Which track each segment belongs to, planned in output time (segments are whole bars,
-    so their length varies with the tempo): track lengths drawn in TRACK_SECONDS from the seed
-    and the track index; the last track of a stretch is stretched to end with it."""
+def _imul(a: int, b: int) -> int:
+    """JavaScript's Math.imul, as an unsigned 32-bit result."""
+    return (a * b) & 0xFFFFFFFF
 
-    def __init__(self, seed: int, segment_seconds: float, artist: str = "lofi-worker") -> None:
+
+def unit(seed: int, index: int) -> float:
+    """The scheduler's draw in [0, 1) for track `index` (tracks.ts `unit`), bit for bit."""
+    h = _imul((seed ^ 0x5BD1E995) & 0xFFFFFFFF, 0x27D4EB2D) ^ _imul(index + 1, 0x165667B1)
+    h ^= h >> 15
+    h = _imul(h, 0x85EBCA77)
+    h ^= h >> 13
+    return h / 2**32
+
+
+def track_start_seconds(result: dict[str, Any]) -> float:
+    """Seconds into a track's first segment at which the track begins (after the procedural
+    ring-out bar of the track before): the contract's rule (packages/contracts tracks.ts)."""
+    track = result.get("track")
+    if not track or track.get("position") != 0:
+        return 0.0
+    s = result.get("state") or {}
+    at = 0.0
+    if isinstance(s.get("trackStartSeconds"), (int, float)):
+        at = float(s["trackStartSeconds"])
+    elif isinstance(s.get("fadeIn"), list) and "startSample" in s and s.get("sampleRate"):
+        at = (float(s["fadeIn"][1]) - float(s["startSample"])) / float(s["sampleRate"])
+    limit = float(result["durationSeconds"]) - float(result["headOverlapSeconds"])
+    return at if math.isfinite(at) and 0 < at < limit else 0.0
+
+
+def _played(result: dict[str, Any]) -> float:
+    return max(0.0, float(result["durationSeconds"]) - float(result["headOverlapSeconds"]))
+
+
+def part_of(position: int, segments: int) -> str:
+    if segments <= 1:
+        return "development"
+    if position >= segments - 1:
+        return "outro"
+    return "intro" if position < (2 if segments >= 12 else 1) else "development"
+
+
+class TrackPlanner:
+    """Which track each segment belongs to, by the scheduler's rule: a target length drawn in
+    TRACK_SECONDS from the seed and the track index, the seconds played counted from the results
+    the chain continues (segments are whole bars, so their length varies with the tempo), and the
+    outro planned on the segment that brings the track nearest its target. A mood change starts
+    a new track at once; a track that would leave less than half a track before the end of its
+    stretch goes on to that end instead."""
+
+    def __init__(
+        self,
+        seed: int,
+        segment_seconds: float,
+        overlap_seconds: float = 1.5,
+        artist: str = "lofi-worker",
+        track_seconds: tuple[float, float] = TRACK_SECONDS,
+    ) -> None:
         self.seed = seed
         self.segment_seconds = segment_seconds
+        self.overlap_seconds = overlap_seconds
         self.artist = artist
-        self.index = -1
-        self.position = 0
-        self.start = 0.0
-        self.end = 0.0
+        self.track_seconds = track_seconds
+        self.last_index = -1
 
-    def _seconds(self, index: int) -> float:
-        lo, hi = TRACK_SECONDS
-        return lo + (hi - lo) * float(np.random.default_rng([self.seed, index, 17]).random())
+    def _tail(self) -> float:
+        """The tail the end rule expects of the next track's first segment (the middle of what
+        the procedural ring-out can add: the head, the way to the bar line, the ring-out bar)."""
+        return (self.overlap_seconds + 2 * MAX_BAR_SECONDS) / 2
 
-    def next(self, now: float, stretch_end: float, new_track: bool = False) -> dict[str, Any]:
-        """The track of the segment whose new music starts at output second `now`; a stretch
-        (one mood) ends at `stretch_end`; `new_track`: start a new track now (a mood change)."""
-        due = now >= self.end - 0.5 * self.segment_seconds
-        if due and stretch_end - now < 0.5 * TRACK_SECONDS[0]:
-            due, self.end = False, stretch_end  # too little left for a track: this one goes on
-        if new_track or self.index < 0 or due:
-            self.index += 1
-            self.position = 0
-            self.start = now
-            length = self._seconds(self.index)
-            if stretch_end - (now + length) < 0.5 * self._seconds(self.index + 1):
-                length = max(stretch_end - now, self.segment_seconds)
-            self.end = now + length
-        length = self.end - self.start
-        arc = max(self.segment_seconds, ARC_SHARE * length)
-        part = (
-            "intro"
-            if now - self.start < arc
-            else "outro"
-            if self.end - now <= arc
-            else "development"
-        )
-        planned = max(self.position + 1, round(length / self.segment_seconds))
-        track = {
-            "index": self.index,
-            "name": f"Track {self.index + 1}",
+    def planned_seconds(self, index: int) -> float:
+        lo, hi = self.track_seconds
+        hi = max(lo, hi)
+        half = (max(0.5, self.segment_seconds) + ROUNDING_SECONDS) / 2
+        under = half + ROUNDING_SECONDS + self._tail()
+        over = half + 2 * ROUNDING_SECONDS + self._tail()
+        a, b = lo + under, hi - over
+        seconds = a + (b - a) * unit(self.seed, index) if a <= b else (a + b) / 2
+        return round(max(0.5, seconds), 3)
+
+    def _segments(self, position: int, played: float, planned: float, expected: float) -> int:
+        left = max(1, _round_js((planned - self._tail() - played) / max(0.5, expected)))
+        return min(MAX_TRACK_SEGMENTS, position + left)
+
+    def next(
+        self,
+        join: tuple[dict[str, Any], float] | None,
+        new_track: bool = False,
+        stretch_left: float = math.inf,
+    ) -> dict[str, Any]:
+        """The track of the segment that continues `join` = (result, atSeconds) (None: the
+        first); `new_track`: start one now (a mood change); `stretch_left`: seconds of the
+        stretch (one mood) from this segment's file start to its end."""
+        prev = join[0].get("track") if join else None
+        if join and prev and not new_track and prev["position"] + 1 < prev["segments"]:
+            result, at = join
+            position = prev["position"] + 1
+            before = prev.get("startSeconds", prev["position"] * _played(result))
+            played = round(max(0.0, before + at - track_start_seconds(result)), 3)
+            planned = float(prev.get("plannedSeconds", self.planned_seconds(prev["index"])))
+            expected = _played(result) if prev["position"] >= 1 else self.segment_seconds
+            segments = self._segments(position, played, planned, expected)
+            if segments == position + 1 and position + 1 < MAX_TRACK_SEGMENTS:
+                rest = stretch_left - expected - self._tail()
+                if rest < 0.5 * self.track_seconds[0]:
+                    segments = position + 2  # too little left for a track: this one goes on
+            track = dict(prev)
+            track.update(
+                position=position,
+                segments=segments,
+                part=part_of(position, segments),
+                startSeconds=played,
+                plannedSeconds=planned,
+            )
+            return track
+        self.last_index = max(self.last_index, prev["index"] if prev else -1) + 1
+        index = self.last_index
+        planned = self.planned_seconds(index)
+        segments = self._segments(0, 0.0, planned, self.segment_seconds)
+        return {
+            "index": index,
+            "name": f"Track {index + 1}",
             "artist": self.artist,
-            "position": self.position,
-            "segments": min(200, planned),
-            "part": part,
+            "position": 0,
+            "segments": segments,
+            "part": part_of(0, segments),
+            "startSeconds": 0.0,
+            "plannedSeconds": planned,
         }
-        self.position += 1
-        return track
+
+
+def _round_js(x: float) -> int:
+    """JavaScript's Math.round (half up), which the scheduler's rule uses."""
+    return math.floor(x + 0.5)
 
 
 @dataclass
@@ -168,7 +254,7 @@ def render_chain(
     """Render `stretches` ((prompt, seconds), one after another: a mood change between them)
     and yield each segment with the output it completes. The output runs on past the total by
     less than one segment; the caller trims it."""
-    planner = TrackPlanner(seed, segment_seconds)
+    planner = TrackPlanner(seed, segment_seconds, overlap_seconds)
     sr = sample_rate
     prev: dict[str, Any] | None = None
     cur: np.ndarray | None = None
@@ -195,7 +281,10 @@ def render_chain(
                 prev,
             )
             if tracks:
-                job["track"] = planner.next(produced / sr, target / sr, new_track=first)
+                join = None if prev is None else (prev, job["continueFrom"]["atSeconds"])
+                # The new file starts one overlap before the output produced so far ends.
+                left = (target - produced) / sr + overlap_seconds
+                job["track"] = planner.next(join, new_track=first, stretch_left=left)
             first = False
             result = process_job(job, store=store, contract=contract, job_id=f"chain-{seq}")
             audio, _ = store.read_flac(result["audioKey"])

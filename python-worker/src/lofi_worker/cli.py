@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import shutil
 import sys
@@ -125,7 +126,7 @@ def render_long(args: argparse.Namespace, contract: Any, out: Path) -> int:
     import numpy as np
     import soundfile as sf
 
-    from lofi_worker.chain import render_chain
+    from lofi_worker.chain import render_chain, track_start_seconds
     from lofi_worker.quality import StreamMeter
 
     formats = {".flac": "FLAC", ".wav": "WAV"}
@@ -161,12 +162,15 @@ def render_long(args: argparse.Namespace, contract: Any, out: Path) -> int:
                     segment_lufs.append(float(result["loudnessLufs"]))
                     track = result.get("track")
                     if track and track["position"] == 0:
-                        begins = step.seam if step.seam is not None else 0
+                        # From its first audio: after the ring-out bar of the track before.
+                        begins = 0.0
+                        if step.seam is not None:
+                            begins = step.seam / sr + track_start_seconds(result)
                         tracks.append(
                             {
                                 "index": track["index"],
                                 "name": track["name"],
-                                "startSeconds": round(begins / sr, 3),
+                                "startSeconds": round(begins, 3),
                             }
                         )
                 chunk = step.chunk[:, : total - written]
@@ -211,9 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "run":
         setup_logging(cfg.log_level)
-        from lofi_worker.worker import run_worker
+        from lofi_worker.worker import abandoned_renders, run_worker
 
-        return asyncio.run(run_worker(cfg))
+        code = asyncio.run(run_worker(cfg))
+        if abandoned_renders():
+            # A render thread cannot be interrupted and its job was given back to the queue, so
+            # nothing waits for its result: end now instead of joining the thread at exit.
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
     # render prints the result on stdout, so its logs go to stderr.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

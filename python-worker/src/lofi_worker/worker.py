@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import os
 import signal
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bullmq import UnrecoverableError, Worker
+from bullmq import UnrecoverableError
 
 from lofi_worker.advertise import Advertisement, new_worker_id
 from lofi_worker.backends import BackendUnavailable, get_backend
@@ -33,6 +36,7 @@ from lofi_worker.contract import JobRejected, load_contract
 from lofi_worker.job import process_job
 from lofi_worker.logs import get_logger
 from lofi_worker.metrics import WorkerMetrics
+from lofi_worker.stopping import StoppableWorker
 from lofi_worker.store import make_store
 
 log = get_logger("lofi_worker.worker")
@@ -49,8 +53,14 @@ def worker_options(cfg: Config) -> dict[str, Any]:
     }
 
 
+RENDER_THREAD = "lofi-render"
+
+
 def make_processor(
-    cfg: Config, backend: str = "procedural", metrics: WorkerMetrics | None = None
+    cfg: Config,
+    backend: str = "procedural",
+    metrics: WorkerMetrics | None = None,
+    renders: ThreadPoolExecutor | None = None,
 ) -> Any:
     contract = load_contract(cfg.contract_schema)
     metrics = metrics or WorkerMetrics()
@@ -72,8 +82,13 @@ def make_processor(
                 # Only a misrouted add can do this: this queue's worker may not run other backends.
                 raise JobRejected(f"job for backend {named!r} on the {backend!r} queue")
             # Rendering is CPU-bound: a thread keeps the event loop (lock renewal) responsive.
-            result: dict[str, Any] = await asyncio.to_thread(
-                process_job, job.data, store=store, contract=contract, job_id=job.id
+            # Not asyncio's default executor: asyncio.run() waits for that one at exit, and a
+            # stop must not wait for a render whose job was given back (stopping.py).
+            result: dict[str, Any] = await asyncio.get_running_loop().run_in_executor(
+                renders,
+                functools.partial(
+                    process_job, job.data, store=store, contract=contract, job_id=job.id
+                ),
             )
         except (JobRejected, BackendUnavailable) as err:
             # Retrying cannot help bad input or a missing backend: fail for good, with the reason.
@@ -102,7 +117,15 @@ def _get(data: Any, key: str) -> Any:
     return data.get(key) if isinstance(data, dict) else None
 
 
-CLOSE_TIMEOUT_S = 30.0
+# How long the jobs in hand may take to finish once stopping; after that they are given back to
+# the queue (stopping.py). A procedural job usually finishes within it, a MusicGen one does not;
+# short, because the whole `npm start` stop must take under 3 s.
+STOP_GRACE_S = 1.0
+
+
+def abandoned_renders() -> bool:
+    """Whether a render thread still runs after run_worker returned (its job was given back)."""
+    return any(t.name.startswith(RENDER_THREAD) and t.is_alive() for t in threading.enumerate())
 
 
 async def _stop_when_orphaned(stop: asyncio.Event, supervisor: int | None) -> None:
@@ -129,11 +152,14 @@ async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
         log.error("no backend of WORKER_BACKENDS could load", extra={"backends": cfg.backends})
         return 1
     metrics = WorkerMetrics()
-    workers: list[Any] = []
+    renders = ThreadPoolExecutor(
+        max_workers=cfg.concurrency * len(backends), thread_name_prefix=RENDER_THREAD
+    )
+    workers: list[StoppableWorker] = []
     for backend in backends:
-        worker = Worker(
+        worker = StoppableWorker(
             backend_queue(cfg.queue_name, backend),
-            make_processor(cfg, backend, metrics),
+            make_processor(cfg, backend, metrics, renders),
             worker_options(cfg),
         )
         worker.on("error", lambda err, *_: log.error("worker error", extra={"reason": str(err)}))
@@ -163,29 +189,32 @@ async def run_worker(cfg: Config, stop: asyncio.Event | None = None) -> int:
     stopped = asyncio.ensure_future(stop.wait())
     orphan_watch = asyncio.ensure_future(_stop_when_orphaned(stop, cfg.supervisor_pid))
     await asyncio.wait({*runners, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    log.info("worker stopping: finishing the job in hand")
+    stopping_at = time.monotonic()
+    log.info("worker stopping", extra={"graceSeconds": STOP_GRACE_S})
     orphan_watch.cancel()
     # Withdrawn first, so the scheduler routes no more work here while the jobs in hand finish.
-    await ad.stop()
-    # close() stops fetching, waits for active jobs to complete, then closes connections. With
-    # Redis gone it would wait for ever: the job in hand is re-run elsewhere (stalled) anyway.
-    try:
-        await asyncio.wait_for(
-            asyncio.gather(*(w.close() for w in workers)), timeout=CLOSE_TIMEOUT_S
-        )
-    except TimeoutError:
-        log.warning("worker close timed out; leaving the job to the stalled check")
+    with contextlib.suppress(Exception):  # Redis gone: the advertisement expires by itself
+        await asyncio.wait_for(ad.stop(), timeout=1.0)
+    # Fetching stops at once; what is still running after the grace goes back to the queue.
+    await asyncio.gather(*(w.stop(STOP_GRACE_S) for w in workers))
     stopped.cancel()
-    for runner in runners:
-        try:
-            await asyncio.wait_for(runner, timeout=15)
-        except TimeoutError:
-            runner.cancel()
+    # A run loop ends by itself once its worker stopped; one whose job was given back ends
+    # cancelled (bullmq lets the cancelled job task's CancelledError out of run()).
+    _, late = await asyncio.wait(runners, timeout=1.0)
+    for runner in late:
+        runner.cancel()
+    renders.shutdown(wait=False, cancel_futures=True)
     metrics.close()
     # bullmq leaves Redis clients for the garbage collector; collect them while the loop still
     # runs, or their __del__ fails at exit with "Event loop is closed".
     gc.collect()
-    log.info("worker stopped")
+    log.info(
+        "worker stopped",
+        extra={
+            "stopMs": round((time.monotonic() - stopping_at) * 1000),
+            "givenBack": [j for w in workers for j in w.given_back],
+        },
+    )
     return 0
 
 

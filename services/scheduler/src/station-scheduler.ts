@@ -289,7 +289,8 @@ async function enqueue(
 ): Promise<void> {
   const seq = st.lastSeq + 1;
   if (!from || from.from.promptVersion < station.promptVersion) st.moodStartSeq = seq;
-  const { track, lastTrackIndex } = nextTrack(station, from?.from ?? null, st.lastTrackIndex);
+  // The track goes on from the segment it continues, counted in the seconds played up to the join.
+  const { track, lastTrackIndex } = nextTrack(station, from, st.lastTrackIndex);
   const drift = driftFor({
     prompt: station.prompt,
     seed: station.seed,
@@ -336,7 +337,14 @@ async function enqueue(
   st.lastTrackIndex = lastTrackIndex;
   if (track.position === 0)
     d.log.info(
-      { stationId: station.id, seq, track: track.index, name: track.name, segments: track.segments },
+      {
+        stationId: station.id,
+        seq,
+        track: track.index,
+        name: track.name,
+        plannedSeconds: track.plannedSeconds,
+        segments: track.segments,
+      },
       'new track',
     );
   d.metrics?.enqueued(job.backend);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '@lofi/config';
+import { trackStartSeconds } from '@lofi/contracts';
 import {
   ChainStore,
   connect,
@@ -22,7 +23,7 @@ import { startRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts'
 import { waitFor } from '../../../test/helpers/stack.ts';
 import { driftFor } from '../src/prompt-drift.ts';
 import { type Scheduler, startScheduler } from '../src/scheduler.ts';
-import { nextTrack } from '../src/tracks.ts';
+import { nextTrack, type TrackPlan, targetSlack } from '../src/tracks.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -42,7 +43,7 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     SEGMENT_SECONDS: '4',
     OVERLAP_SECONDS: '1',
     RETAIN_SEGMENTS: '2',
-    // Fifteen 4 s segments a track: the lookahead spans a track change.
+    // 60 s tracks of 4 s segments: the lookahead spans a track change.
     TRACK_SECONDS: '60',
     SCHEDULER_METRICS_PORT: '0',
     WORKER_METRICS_PORT: '0',
@@ -111,22 +112,38 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
     );
   }
   assert.equal(jobs[0]?.data.drift?.section, 'intro');
-  // Tracks: fifteen segments each, numbered from 0, named once; the worker echoes the track and
-  // titles the segment with the track's name.
-  for (const job of jobs) {
+  // Tracks: each job's track follows from the result it continues (its played seconds), numbered
+  // from 0, named once; the worker echoes the track and titles the segment with the track's name.
+  for (const [k, job] of jobs.entries()) {
     const t = job.data.track;
     assert.ok(t, `job ${job.data.seq} has a track`);
-    assert.equal(t.index, Math.floor(job.data.seq / 15));
-    assert.equal(t.position, job.data.seq % 15);
-    assert.equal(t.segments, 15);
+    const prev = segs.find((r) => r.seq === job.data.continueFrom?.seq);
+    const expected: TrackPlan = prev
+      ? nextTrack(
+          station,
+          { from: prev, atSeconds: job.data.continueFrom?.atSeconds ?? 0 },
+          prev.track?.index ?? -1,
+        )
+      : nextTrack(station, null, -1);
+    assert.deepEqual(t, expected.track, `job ${k}'s track follows from its predecessor`);
     assert.equal(t.artist, station.name);
-    assert.equal(t.name, jobs[t.index * 15]?.data.track?.name);
+    assert.equal(t.name, jobs.find((j) => j.data.track?.index === t.index)?.data.track?.name);
     const result = segs.find((r) => r.seq === job.data.seq);
     assert.deepEqual(result?.track, t, 'the result carries the job track');
     assert.equal(result?.title, t.name);
   }
-  assert.ok(jobs.length > 15, 'the lookahead crossed a track change');
-  assert.notEqual(jobs[15]?.data.track?.name, jobs[0]?.data.track?.name);
+  const firstOf1 = segs.findIndex((r) => r.track?.index === 1);
+  assert.ok(firstOf1 > 0, 'the lookahead crossed a track change');
+  assert.equal(segs[firstOf1 - 1]?.track?.part, 'outro');
+  assert.notEqual(segs[firstOf1]?.track?.name, segs[0]?.track?.name);
+  // Track 0 as the streamer plays it: to track 1's first audio (after its ring-out bar). 4 s
+  // segments are one 3 s bar each here, so a count of segments would be far off the 60 s asked.
+  const start1 = segs[firstOf1] as (typeof segs)[number];
+  const played =
+    segs.slice(1, firstOf1 + 1).reduce((a, r) => a + r.joinAtSeconds, 0) + trackStartSeconds(start1);
+  const { under, over } = targetSlack(station);
+  assert.ok(Math.abs(played - 60) <= (under + over) / 2, `track 0 played ${played} s`);
+  t.diagnostic(`track 0 played ${played.toFixed(2)} s in ${firstOf1} segments (TRACK_SECONDS=60)`);
 
   // 2. A restart resumes the chain: new seqs follow on, no job id is used twice.
   await scheduler.close();
@@ -153,7 +170,10 @@ test('the scheduler keeps a chain filled, survives a restart, starves visibly an
   assert.equal(next?.continuesSeq, last.seq);
   // The restarted scheduler goes on with the same track where the stored chain left it.
   const lastState = await chains.read('lofi');
-  assert.deepEqual(next?.track, nextTrack(station, last, last.track?.index ?? -1).track);
+  assert.deepEqual(
+    next?.track,
+    nextTrack(station, { from: last, atSeconds: next?.joinAtSeconds ?? 0 }, last.track?.index ?? -1).track,
+  );
   assert.ok(lastState.lastTrackIndex >= (next?.track?.index ?? 0));
 
   // 3. Retention: played segments beyond RETAIN_SEGMENTS leave the index and the store.

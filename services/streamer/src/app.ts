@@ -50,8 +50,9 @@ export const DEFAULT_STATION = { id: 'lofi', name: 'Endless Lo-Fi' } as const;
 export async function build({ config, log, hlsTargetSeconds }: BuildOptions): Promise<FastifyInstance> {
   const adminToken = requireAdminToken(config);
   const redisUrl = requireRedisUrl(config);
-  const redis = connect(redisUrl, 'streamer', log);
-  const sub = connect(redisUrl, 'streamer-sub', log);
+  // Named after the replica, so CLIENT LIST (and MONITOR) tell the replicas' commands apart.
+  const redis = connect(redisUrl, `streamer:${config.replicaId}`, log);
+  const sub = connect(redisUrl, `streamer-sub:${config.replicaId}`, log);
   const keys = new Keys(config.queuePrefix);
   const stations = new StationRepo(redis, keys, config);
   const index = new SegmentIndex(redis, keys);

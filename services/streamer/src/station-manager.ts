@@ -1,8 +1,10 @@
 // Runs the stations on this streamer replica, kept in step with Redis. Each station's playout runs
 // on exactly one replica, the holder of its lease (lease.ts): there it is rendered and encoded
 // (StationOutputs); on every other replica it is relayed from the leader and its HLS window read
-// from the store (RelayOutputs). Listeners stay connected to whichever replica they reached while
-// the roles change underneath them: a replica whose leader dies takes the playout over.
+// from the store (RelayOutputs), or rendered here on standby, writing nothing, while the relay is
+// quiet and the leader still holds the lease (Standby). Listeners stay connected to whichever
+// replica they reached while the roles change underneath them: a replica whose leader dies takes
+// the playout over.
 import type { Config } from '@lofi/config';
 import type {
   LeaseHolder,
@@ -22,6 +24,7 @@ import { type IcecastSource, startIcecastSource } from './outputs/icecast-source
 import type { IcyBroadcaster } from './outputs/icy.ts';
 import type { ListenerCounts } from './outputs/listeners.ts';
 import { RelayOutputs } from './outputs/relay-outputs.ts';
+import { Standby, type StandbyView } from './outputs/standby.ts';
 import { type RuntimeOutputs, StationOutputs } from './outputs/station-outputs.ts';
 import { type PlayoutView, StationPlayout } from './playout/station-playout.ts';
 import { refusesConnections } from './replicas.ts';
@@ -42,6 +45,8 @@ export interface StationRuntime {
   outputs: RuntimeOutputs;
   /** Push to Icecast (ICECAST_PUSH_URL), null when this station is not pushed (or not led here). */
   icecast: IcecastSource | null;
+  /** Follower only: the standby that plays while the relay is quiet. */
+  standby: StandbyView | null;
 }
 
 export interface ManagerDeps {
@@ -263,7 +268,7 @@ export class StationManager {
       },
     });
     Object.assign(e, { playout, leaderOutputs: outputs });
-    e.rt = { id, role: 'leader', playout, icy: e.audience.icy, outputs, icecast };
+    e.rt = { id, role: 'leader', playout, icy: e.audience.icy, outputs, icecast, standby: null };
     await outputs.start();
     await playout.start();
     log.info({ replica: this.me.replica }, 'station playout running here');
@@ -278,6 +283,17 @@ export class StationManager {
 
   private follow(id: string, e: Entry, holder: LeaseHolder | null): void {
     this.stopLeading(e);
+    const standby = new Standby({
+      stationId: id,
+      index: this.d.index,
+      playheads: this.d.playheads,
+      store: this.d.store,
+      icy: e.audience.icy,
+      sampleRate: SAMPLE_RATE,
+      channels: CHANNELS,
+      mp3Kbps: MP3_BITRATE_KBPS,
+      log: e.log.child({ standby: true }),
+    });
     const relay = new RelayOutputs({
       stationId: id,
       audience: e.audience,
@@ -285,12 +301,21 @@ export class StationManager {
       sampleRate: SAMPLE_RATE,
       hlsTargetSeconds: this.d.hlsTargetSeconds,
       onLeaderLost: () => this.leaderLost(),
+      standby,
       log: e.log,
     });
     relay.history = [...(e.rt?.playout.history ?? [])];
     relay.segments = [...(e.rt?.playout.segments ?? [])];
     e.relay = relay;
-    e.rt = { id, role: 'follower', playout: relay, icy: e.audience.icy, outputs: relay, icecast: null };
+    e.rt = {
+      id,
+      role: 'follower',
+      playout: relay,
+      icy: e.audience.icy,
+      outputs: relay,
+      icecast: null,
+      standby,
+    };
     relay.start();
     relay.follow(holder?.url || null);
     e.log.info({ leader: holder?.replica ?? null }, 'station relayed from its leader');
@@ -324,6 +349,16 @@ export class StationManager {
    * held by another replica makes this one step down.
    */
   private async renewAll(): Promise<void> {
+    // One probe per leader address per round: a black-holed leader takes a second to answer (a
+    // timeout), and its stations must not each wait for it, or this replica's own renewals would.
+    const probes = new Map<string, Promise<boolean>>();
+    const refuses = (url: string) => {
+      const known = probes.get(url);
+      if (known) return known;
+      const probe = refusesConnections(url);
+      probes.set(url, probe);
+      return probe;
+    };
     for (const [id, e] of this.entries) {
       if (this.stopped) return;
       // A follower whose relay plays leaves a lapsed lease to its leader, which takes it back on
@@ -332,11 +367,7 @@ export class StationManager {
       let holder = relayed ? await this.d.leases.holder(id) : await this.d.leases.claim(id, this.me);
       if (holder && holder.replica !== this.me.replica && e.relay && !e.relay.relaying) {
         // The relay is down: if nothing listens at the leader's address any more, it is dead.
-        if (
-          holder.url &&
-          (await refusesConnections(holder.url)) &&
-          (await this.d.leases.breakIfHeldBy(id, holder))
-        ) {
+        if (holder.url && (await refuses(holder.url)) && (await this.d.leases.breakIfHeldBy(id, holder))) {
           e.log.warn({ leader: holder.replica }, 'leader refuses connections: taking its lease');
           holder = await this.d.leases.claim(id, this.me);
         }

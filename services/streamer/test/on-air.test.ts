@@ -218,9 +218,13 @@ test('the history keeps the last 20 tracks and 20 segments', () => {
   assert.equal(o.history[19]?.title, 'Track 10');
 });
 
-test('a start outside the first half of the file is not believed', () => {
+test('a start at or after the next segment’s join is not believed; one past the middle is', () => {
+  // 9 s files with a 1 s head: the next segment joins 8 s in.
   const s = seg(1, { index: 1 }, { state: { fadeIn: [0, 8 * SR], startSample: 0, sampleRate: SR } });
   assert.equal(trackStartSeconds(s), 0);
+  // A procedural ring-out segment is mostly the old track: its downbeat is often past the middle.
+  const late = seg(1, { index: 1 }, { state: { fadeIn: [0, 6.5 * SR], startSample: 0, sampleRate: SR } });
+  assert.equal(trackStartSeconds(late), 6.5);
   const later = seg(
     1,
     { index: 1, position: 1 },

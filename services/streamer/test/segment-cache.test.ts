@@ -11,7 +11,7 @@ import { LocalSegmentStore } from '@lofi/store';
 import pino from 'pino';
 import { cleanupStack } from '../../../test/helpers/cleanup.ts';
 import { startRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
-import { SegmentCache } from '../src/playout/segment-cache.ts';
+import { decodeDeadlines, SegmentCache } from '../src/playout/segment-cache.ts';
 
 test('an unreadable segment is retried, then removed from the index', async (t) => {
   const defer = cleanupStack(t);
@@ -61,4 +61,30 @@ test('an unreadable segment is retried, then removed from the index', async (t) 
   assert.equal(await cache.decode(1), undefined);
   assert.equal(await index.get('lofi', 1), null, 'after three failures it leaves the index');
   assert.equal(cache.meta(1), undefined);
+});
+
+test('decode deadlines follow the join points, so the decoder threads run earliest first', () => {
+  // 0 plays at 2 s; 1 and 5 (a mood change) continue it at 7.5 s and 4 s; 2 continues 1 at 7.5 s.
+  const tree: Record<number, { seq: number; joinAtSeconds: number }[]> = {
+    0: [
+      { seq: 1, joinAtSeconds: 7.5 },
+      { seq: 5, joinAtSeconds: 4 },
+    ],
+    1: [{ seq: 2, joinAtSeconds: 7.5 }],
+    2: [{ seq: 3, joinAtSeconds: 7.5 }],
+  };
+  const now = 1_000_000;
+  const d = decodeDeadlines({ seq: 0, positionSeconds: 2 }, (s) => tree[s] ?? [], now);
+  assert.deepEqual(
+    [...d.entries()].sort((a, b) => a[0] - b[0]),
+    [
+      [0, now],
+      [1, now + 5500],
+      [2, now + 13_000],
+      [5, now + 2000],
+    ],
+  );
+  // Three away is not decoded yet (memory); past its join point a successor is needed now.
+  assert.equal(decodeDeadlines({ seq: 0, positionSeconds: 9 }, (s) => tree[s] ?? [], now).get(1), now);
+  assert.equal(decodeDeadlines(null, () => [], now).size, 0);
 });

@@ -29,6 +29,14 @@ export function registerMetrics(
     registers: [registry],
   });
   const leader = gauge('lofi_station_leader', '1 where this replica runs the playout, 0 where it relays it');
+  const standby = gauge(
+    'lofi_station_standby',
+    '1 where this replica, not the leader, renders the station because the relay from the leader is quiet',
+  );
+  const standbyStarts = gauge(
+    'lofi_station_standby_starts_total',
+    'Times this replica went on standby for the station since it began following it',
+  );
   const hlsSegments = gauge('lofi_hls_segments', 'HLS segments in the live playlist');
   const buffered = gauge('lofi_buffered_seconds', 'Generated audio ahead of the playhead');
   const rtf = gauge('lofi_generation_realtime_factor', 'Seconds of audio generated per second of compute');
@@ -47,6 +55,8 @@ export function registerMetrics(
       streamed.set({ station }, rt.playout.streamSeconds);
       restarts.set({ station, output: 'mp3' }, rt.outputs.mp3?.restarts ?? 0);
       leader.set({ station }, rt.role === 'leader' ? 1 : 0);
+      standby.set({ station }, rt.standby?.onAir ? 1 : 0);
+      standbyStarts.set({ station }, rt.standby?.starts ?? 0);
       restarts.set({ station, output: 'hls' }, rt.outputs.hls.restarts);
       const chain = await d.chains.read(station);
       buffered.set({ station }, chain.bufferedSeconds);

@@ -3,7 +3,7 @@
 // each, and says which title the outputs carry from which stream frame, so the ICY StreamTitle,
 // the HLS EXTINF title and the Icecast push change when a track's first audio is heard and not
 // between its segments. Pure: the clock and the I/O are the playout's.
-import type { SegmentResult } from '@lofi/contracts';
+import { type SegmentResult, trackStartSeconds } from '@lofi/contracts';
 import type { NowPlayingEntry, NowPlayingState, SegmentEntry, TrackEntry } from '@lofi/redis';
 
 export const HISTORY_TRACKS = 20;
@@ -48,24 +48,9 @@ export function trackLabel(meta: SegmentResult): TrackLabel {
 const sameTrack = (e: TrackEntry, meta: SegmentResult, l: TrackLabel): boolean =>
   e.trackIndex === l.trackIndex && e.promptVersion === meta.promptVersion && e.title === l.title;
 
-/**
- * Seconds into a track's first segment at which the new track begins, when that segment opens
- * with the end of the previous track of the same mood (the procedural backend renders a ring-out
- * bar of the old track there and brings the new one in on the downbeat after it: `fadeIn` is
- * that span in the backend's samples). 0 when the track begins where the segment does.
- */
-export function trackStartSeconds(meta: SegmentResult): number {
-  if (meta.track?.position !== 0) return 0;
-  const s = meta.state as Record<string, unknown>;
-  let at = 0;
-  if (typeof s.trackStartSeconds === 'number') at = s.trackStartSeconds;
-  else if (Array.isArray(s.fadeIn) && typeof s.startSample === 'number' && typeof s.sampleRate === 'number') {
-    const downbeat = Number(s.fadeIn[1]);
-    if (Number.isFinite(downbeat) && s.sampleRate > 0) at = (downbeat - s.startSample) / s.sampleRate;
-  }
-  // Only a start inside the file's first half is believed: the next segment joins after it.
-  return Number.isFinite(at) && at > 0 && at < meta.durationSeconds / 2 ? at : 0;
-}
+// Where a track begins inside its first segment (after a procedural ring-out bar): the contract's
+// rule, which the scheduler counts track lengths with too.
+export { trackStartSeconds };
 
 /** From stream frame `frame` on, the outputs carry `title`. */
 export interface TitleMark {

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { Mixer, type PlayableSegment } from './mixer.ts';
 import { OnAir } from './on-air.ts';
 import { SegmentCache } from './segment-cache.ts';
+import type { StreamPoint } from './stream-point.ts';
 
 export interface PcmSink {
   /** Audio for the stream, in order, at real-time pace. */
@@ -55,6 +56,16 @@ export interface PlayoutOptions {
   segments?: readonly SegmentEntry[];
   /** A new segment or track went on air (the replicas that relay this station follow it). */
   onNowPlaying?: (state: NowPlayingState) => void;
+  /**
+   * Writes nothing to Redis (no playhead; an unreadable segment stays in the index): a standby
+   * on a follower (outputs/standby.ts), where the leader's playout stays the station's truth.
+   */
+  readOnly?: boolean;
+  /**
+   * Begins at this point of the stream instead of the playhead, on its clock: the audio from
+   * `atMs` until now is rendered at once (a standby catching up with what its listeners missed).
+   */
+  resumeFrom?: StreamPoint;
 }
 
 const CHUNK_SECONDS = 0.1;
@@ -95,7 +106,9 @@ export class StationPlayout implements PlayoutView {
       history: o.history,
       segments: o.segments,
     });
-    this.cache = new SegmentCache(o.stationId, o.index, o.store, this.sampleRate, this.channels, o.log);
+    this.cache = new SegmentCache(o.stationId, o.index, o.store, this.sampleRate, this.channels, o.log, {
+      readOnly: o.readOnly,
+    });
     this.mixer = new Mixer(this.sampleRate, this.channels, this.cache, {
       segmentStarted: (seg, frame, bridged) => this.onSegmentStarted(seg, frame, bridged),
     });
@@ -163,11 +176,27 @@ export class StationPlayout implements PlayoutView {
   private async refresh(): Promise<void> {
     await this.cache.refresh();
     if (!this.mixer.started) await this.tryStart();
-    this.cache.prepare(this.mixer.position()?.seq ?? null);
+    this.cache.prepare(this.mixer.position());
   }
 
-  /** Resumes where the playhead says, or starts the station's first playable segment. */
+  /** Resumes where the playhead (or `resumeFrom`) says, or starts the first playable segment. */
   private async tryStart(): Promise<void> {
+    const from = this.o.resumeFrom;
+    if (from && this.cache.meta(from.seq)) {
+      const seg = await this.cache.decode(from.seq);
+      // The catch-up renders seconds at once: what follows must be decoded before, not meanwhile.
+      await Promise.all(this.cache.readySuccessors(from.seq).map((s) => this.cache.decode(s.seq)));
+      if (seg && !this.mixer.started) {
+        // Frame 0 was rendered at from.atMs, `lead` ahead of its time on air.
+        this.startMs = from.atMs + (this.lead / this.sampleRate) * 1000;
+        this.mixer.start(seg, from.positionSeconds);
+        this.o.log.info(
+          { seq: seg.meta.seq, positionSeconds: from.positionSeconds, catchUpMs: Date.now() - from.atMs },
+          'playout started from a point of the stream',
+        );
+        return;
+      }
+    }
     const ph = await this.o.playheads.read(this.o.stationId);
     const metas = this.cache.allMetas();
     let first: PlayableSegment | undefined;
@@ -219,12 +248,14 @@ export class StationPlayout implements PlayoutView {
     this.lastPlayheadWrite = now;
     const pos = this.mixer.position();
     if (!pos) return;
-    this.o.playheads
-      .write(this.o.stationId, { ...pos, atMs: now, underruns: this.mixer.underruns })
-      .catch((err: unknown) => this.o.log.warn({ err }, 'could not publish playhead'));
+    if (!this.o.readOnly) {
+      this.o.playheads
+        .write(this.o.stationId, { ...pos, atMs: now, underruns: this.mixer.underruns })
+        .catch((err: unknown) => this.o.log.warn({ err }, 'could not publish playhead'));
+    }
     // Segments that can play next get decoded ahead of their join point (the index itself is
     // re-read on the refresh timer and on every segment event, not here).
-    this.cache.prepare(pos.seq);
+    this.cache.prepare(pos);
   }
 
   private onSegmentStarted(seg: PlayableSegment, frame: number, bridged: boolean): void {

@@ -1,7 +1,12 @@
 // Twenty stations on one CPU worker: every station plays, the lookahead fills to its target, and
-// the scheduler itself stays cheap.
+// the scheduler itself stays cheap. Once the lookaheads are full, busy processes (one per core)
+// saturate the machine: a ready segment must still reach every playout before its join, so no
+// station bridges while its lookahead is full. `.alone`: scripts/test.mjs runs it after the other
+// suites, by itself (its load would starve theirs, and theirs would add to its own).
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { cleanupStack } from '../helpers/cleanup.ts';
 import { record } from '../helpers/recorder.ts';
@@ -23,6 +28,11 @@ interface View {
   lookaheadSeconds: number;
   underruns: number;
   nowPlaying: unknown;
+}
+
+/** One process spinning on a core until killed: other work on the machine. */
+function burner(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 }
 
 /** CPU seconds a process has used (user + system), from /proc. */
@@ -61,6 +71,11 @@ test(`${STATIONS} stations on one worker all play with a full lookahead`, { time
     240_000,
     1000,
   );
+  // The machine's cores saturated by other work from here on.
+  const burners = Array.from({ length: availableParallelism() }, burner);
+  defer(() => {
+    for (const b of burners) b.kill('SIGKILL');
+  });
   // 'ok' counts the job in flight: a station that just started may still reach the end of its
   // first segment before that job lands (a bridge while filling, allowed). One segment later every
   // station's lookahead is really there.
