@@ -1,39 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '@lofi/config';
+import { test } from 'node:test';
 import { connect, Keys } from '@lofi/redis';
-import pino from 'pino';
-import { startRedis, type TestRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
-import { build } from '../src/app.ts';
+import { appPerTest, TOKEN } from './app-per-test.ts';
 
-const TOKEN = 'test-admin-token-0123456789';
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.stop();
-});
-
-let lastPrefix = '';
-async function app(t: { after: (fn: () => Promise<void>) => void }) {
-  lastPrefix = uniquePrefix('api');
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    ADMIN_TOKEN: TOKEN,
-    QUEUE_PREFIX: lastPrefix,
-    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lofi-api-')),
-  });
-  const a = await build({ config, log: pino({ level: 'silent' }) });
-  t.after(() => a.close());
-  return a;
-}
+const app = appPerTest('api');
 
 test('the default station exists on first start', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const res = await a.inject('/api/stations');
   assert.equal(res.statusCode, 200);
   const list = res.json() as Array<{ id: string; prompt: string; bufferedSeconds: number }>;
@@ -48,7 +21,7 @@ test('the default station exists on first start', async (t) => {
 });
 
 test('unknown stations and routes are 404 with a code', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const res = await a.inject('/api/stations/nope');
   assert.equal(res.statusCode, 404);
   assert.equal(res.json().error.code, 'STATION_NOT_FOUND');
@@ -57,13 +30,13 @@ test('unknown stations and routes are 404 with a code', async (t) => {
 });
 
 test('health is 503 until audio flows (no worker here)', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const res = await a.inject('/healthz');
   assert.equal(res.statusCode, 503);
 });
 
 test('a mood change needs the admin token and a sane prompt, and bumps the version', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const put = (body: unknown, token?: string) =>
     a.inject({
       method: 'PUT',
@@ -108,14 +81,14 @@ test('a mood change needs the admin token and a sane prompt, and bumps the versi
 });
 
 test('now-playing answers before anything plays', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const res = await a.inject('/api/stations/lofi/now-playing');
   assert.equal(res.statusCode, 200);
   assert.equal(res.json().playing, false);
 });
 
 test('metrics are exposed for Prometheus', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const res = await a.inject('/metrics');
   assert.equal(res.statusCode, 200);
   assert.match(res.body, /lofi_listeners\{station="lofi"\} 0/);
@@ -123,7 +96,7 @@ test('metrics are exposed for Prometheus', async (t) => {
 });
 
 test('stations are created with an owner key that controls only that station, and deleted', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const admin = { authorization: `Bearer ${TOKEN}` };
   const body = { id: 'cafe-blue', name: 'Café Blue', prompt: 'café jazz 咖啡馆' };
   assert.equal((await a.inject({ method: 'POST', url: '/api/stations', payload: body })).statusCode, 401);
@@ -220,26 +193,26 @@ test('stations are created with an owner key that controls only that station, an
 });
 
 test('nothing secret is stored with a station', async (t) => {
-  const a = await app(t);
+  const { app: a, prefix, redisUrl } = await app(t);
   const created = await a.inject({
     method: 'POST',
     url: '/api/stations',
     payload: { id: 'quiet', name: 'Quiet', prompt: 'sleep' },
     headers: { authorization: `Bearer ${TOKEN}` },
   });
-  const conn = connect(redis.url, 'test');
+  const conn = connect(redisUrl, 'test');
   t.after(async () => {
     await conn.quit();
   });
   for (const id of ['lofi', 'quiet']) {
-    const raw = JSON.stringify(await conn.hgetall(new Keys(lastPrefix).station(id)));
+    const raw = JSON.stringify(await conn.hgetall(new Keys(prefix).station(id)));
     assert.ok(!raw.includes(TOKEN), `the admin token is stored with station ${id}`);
     assert.ok(!raw.includes(created.json().key), `the owner key is stored in clear with station ${id}`);
   }
 });
 
 test('an owner changes the station parameters within bounds', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const created = await a.inject({
     method: 'POST',
     url: '/api/stations',
@@ -290,7 +263,7 @@ test('an owner changes the station parameters within bounds', async (t) => {
 });
 
 test('presets: the ten lo-fi prompts of the MusicGen write-up and our own, usable as a mood', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const presets = (await a.inject('/api/presets')).json().presets as Array<{ id: string; prompt: string }>;
   assert.ok(presets.length >= 14);
   assert.ok(presets.filter((p) => p.prompt.includes('Lo-Fi')).length >= 10);
@@ -317,7 +290,7 @@ test('presets: the ten lo-fi prompts of the MusicGen write-up and our own, usabl
 });
 
 test('a station is created with its preset, backend, model and parameters, or refused with a reason', async (t) => {
-  const a = await app(t);
+  const { app: a } = await app(t);
   const post = (payload: object) =>
     a.inject({
       method: 'POST',
@@ -360,35 +333,19 @@ test('a station is created with its preset, backend, model and parameters, or re
 });
 
 test('a station stored before the generation parameters existed gets their defaults', async (t) => {
-  const a = await app(t);
-  const conn = connect(redis.url, 'test');
+  const { app: a, prefix, redisUrl } = await app(t);
+  const conn = connect(redisUrl, 'test');
   t.after(async () => {
     await conn.quit();
   });
-  await conn.hdel(
-    new Keys(lastPrefix).station('lofi'),
-    'topK',
-    'topP',
-    'temperature',
-    'cfgCoef',
-    'description',
-  );
+  await conn.hdel(new Keys(prefix).station('lofi'), 'topK', 'topP', 'temperature', 'cfgCoef', 'description');
   const s = (await a.inject('/api/stations/lofi')).json();
   assert.deepEqual(s.params, { topK: 250, topP: 0, temperature: 1, cfgCoef: 3 });
   assert.equal(s.description, '');
 });
 
 test('control and creation are rate limited per IP, with a reason and a retry time', async (t) => {
-  lastPrefix = uniquePrefix('api');
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    ADMIN_TOKEN: TOKEN,
-    QUEUE_PREFIX: lastPrefix,
-    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lofi-api-')),
-    RATE_LIMIT_PER_MINUTE: '12',
-  });
-  const a = await build({ config, log: pino({ level: 'silent' }) });
-  t.after(() => a.close());
+  const { app: a } = await app(t, { RATE_LIMIT_PER_MINUTE: '12' });
   const put = (remoteAddress: string, authorization = `Bearer ${TOKEN}`) =>
     a.inject({
       method: 'PUT',

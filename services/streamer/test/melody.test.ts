@@ -2,37 +2,13 @@
 // FLAC at the station's melody key; bad files, long files and strangers get clear 4xx answers.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '@lofi/config';
-import pino from 'pino';
-import { startRedis, type TestRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
+import { test } from 'node:test';
 import { MELODY_MAX_BYTES } from '../src/api/melody.ts';
-import { build } from '../src/app.ts';
+import { type AppUnderTest, appPerTest, TOKEN } from './app-per-test.ts';
 
-const TOKEN = 'test-admin-token-0123456789';
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.stop();
-});
-
-async function app(t: { after: (fn: () => Promise<void>) => void }) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lofi-melody-'));
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    ADMIN_TOKEN: TOKEN,
-    QUEUE_PREFIX: uniquePrefix('melody'),
-    DATA_DIR: dataDir,
-  });
-  const a = await build({ config, log: pino({ level: 'silent' }) });
-  t.after(() => a.close());
-  return { a, dataDir };
-}
+const app = appPerTest('melody');
 
 /** A tone made by ffmpeg in the given container. */
 function tone(seconds: number, format: string): Buffer {
@@ -53,7 +29,7 @@ function tone(seconds: number, format: string): Buffer {
   ]);
 }
 
-const put = (a: Awaited<ReturnType<typeof app>>['a'], body: Buffer, type = 'audio/wav', token = TOKEN) =>
+const put = (a: AppUnderTest['app'], body: Buffer, type = 'audio/wav', token = TOKEN) =>
   a.inject({
     method: 'PUT',
     url: '/api/stations/lofi/melody',
@@ -62,7 +38,7 @@ const put = (a: Awaited<ReturnType<typeof app>>['a'], body: Buffer, type = 'audi
   });
 
 test('a melody is stored as mono 32 kHz FLAC under the station melody key', async (t) => {
-  const { a, dataDir } = await app(t);
+  const { app: a, dataDir } = await app(t);
   const res = await put(a, tone(3, 'wav'));
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json() as { melodyKey: string; format: string; durationSeconds: number };
@@ -98,7 +74,7 @@ test('a melody is stored as mono 32 kHz FLAC under the station melody key', asyn
 });
 
 test('bad melodies are 4xx with a reason and store nothing', async (t) => {
-  const { a, dataDir } = await app(t);
+  const { app: a, dataDir } = await app(t);
   const notAudio = await put(a, Buffer.from('this is not audio at all, just text'.repeat(20)));
   assert.equal(notAudio.statusCode, 400);
   assert.match(notAudio.json().error.message, /one audio stream in wav, flac, mp3/);

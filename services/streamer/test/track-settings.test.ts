@@ -1,39 +1,13 @@
 // A station's track settings over the API: who players show as the artist, and the range track
 // lengths are drawn from (default: TRACK_SECONDS), validated at creation and on change.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '@lofi/config';
-import pino from 'pino';
-import { startRedis, type TestRedis, uniquePrefix } from '../../../test/helpers/redis-server.ts';
-import { build } from '../src/app.ts';
+import { test } from 'node:test';
+import { appPerTest, TOKEN } from './app-per-test.ts';
 
-const TOKEN = 'test-admin-token-0123456789';
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.stop();
-});
-
-async function app(t: { after: (fn: () => Promise<void>) => void }, env: Record<string, string> = {}) {
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    ADMIN_TOKEN: TOKEN,
-    QUEUE_PREFIX: uniquePrefix('tracks'),
-    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'lofi-tracks-')),
-    ...env,
-  });
-  const a = await build({ config, log: pino({ level: 'silent' }) });
-  t.after(() => a.close());
-  return a;
-}
+const app = appPerTest('tracks');
 
 test('artist and track length: defaults, creation, changes, and bad values refused', async (t) => {
-  const a = await app(t, { TRACK_SECONDS: '90-150' });
+  const { app: a } = await app(t, { TRACK_SECONDS: '90-150' });
   const admin = { authorization: `Bearer ${TOKEN}` };
   const lofi = (await a.inject('/api/stations/lofi')).json();
   assert.equal(lofi.artist, lofi.name, 'the artist is the station name by default');
