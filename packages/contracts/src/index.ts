@@ -1,4 +1,4 @@
-export { audioKeyFor, jobIdFor, metaKeyFor } from './keys.ts';
+export { audioKeyFor, jobIdFor, melodyKeyFor, metaKeyFor } from './keys.ts';
 export { PRESETS, type Preset, presetById } from './presets.ts';
 export { SCHEMA_PATH, STATION_ID_PATTERN, STORE_KEY_PATTERN, segmentSchema } from './schema.ts';
 export { trackStartSeconds } from './tracks.ts';

@@ -7,6 +7,11 @@ export function audioKeyFor(stationId: string, seq: number, promptVersion: numbe
   return `stations/${stationId}/segments/${pad(seq)}-v${promptVersion}.flac`;
 }
 
+/** Store key of a station's melody (musicgen-melody), one per station: the schema's MelodyKey. */
+export function melodyKeyFor(stationId: string): string {
+  return `stations/${stationId}/melody/melody.flac`;
+}
+
 /** The metadata sits beside the audio. */
 export function metaKeyFor(audioKey: string): string {
   return audioKey.replace(/\.flac$/, '.json');

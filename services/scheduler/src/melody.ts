@@ -3,11 +3,10 @@
 // only when the job runs on the station's own MusicGen model and that model is a melody one
 // (`facebook/musicgen-melody`, or any name containing "melody"): a text-only model would fail the
 // job for a melody it cannot use, and the procedural fallback takes none.
+import { melodyKeyFor } from '@lofi/contracts';
 import type { Station } from '@lofi/redis';
 import type { SegmentStore } from '@lofi/store';
 import type { Route } from './routing.ts';
-
-export const stationMelodyKey = (stationId: string): string => `stations/${stationId}/melody/melody.flac`;
 
 /** `{ melodyKey }` for a job that should condition on the station's melody, else `{}`. */
 export async function melodyFor(
@@ -17,7 +16,7 @@ export async function melodyFor(
 ): Promise<{ melodyKey?: string }> {
   if (station.backend !== 'musicgen' || route.backend !== 'musicgen') return {};
   if (!/melody/i.test(station.model ?? '')) return {};
-  const key = stationMelodyKey(station.id);
+  const key = melodyKeyFor(station.id);
   // Read per job (a melody is at most ~1 MB of FLAC): a new or deleted upload counts at once.
   return (await store.get(key)) ? { melodyKey: key } : {};
 }

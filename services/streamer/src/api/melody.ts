@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { STATION_ID_PATTERN } from '@lofi/contracts';
+import { melodyKeyFor, STATION_ID_PATTERN } from '@lofi/contracts';
 import type { StationRepo } from '@lofi/redis';
 import type { SegmentStore } from '@lofi/store';
 import type { FastifyInstance } from 'fastify';
@@ -19,8 +19,6 @@ export const MELODY_MAX_SECONDS = 30; // musicgen-melody's chroma covers its 30 
 export const MELODY_MIN_SECONDS = 1;
 /** ffprobe format names accepted (a file's container, not its extension). */
 const FORMATS = new Set(['wav', 'flac', 'mp3', 'ogg', 'aiff']);
-
-export const melodyKey = (stationId: string): string => `stations/${stationId}/melody/melody.flac`;
 
 export interface MelodyDeps {
   adminToken: string;
@@ -145,7 +143,7 @@ export function registerMelody(app: FastifyInstance, d: MelodyDeps): void {
             'send the melody file as the body (Content-Type audio/* or application/octet-stream)',
           );
         const m = await checkMelody(req.body);
-        const key = melodyKey(req.params.id);
+        const key = melodyKeyFor(req.params.id);
         await d.store.put(key, m.flac, 'audio/flac');
         req.log.info({ stationId: req.params.id, format: m.format, seconds: m.seconds }, 'melody stored');
         return { melodyKey: key, format: m.format, durationSeconds: Math.round(m.seconds * 100) / 100 };
@@ -157,7 +155,7 @@ export function registerMelody(app: FastifyInstance, d: MelodyDeps): void {
       async (req, reply) => {
         if (!(await d.stations.get(req.params.id))) throw errors.stationNotFound(req.params.id);
         await requireStationControl(req, d.adminToken, d.stations, req.params.id);
-        await d.store.remove(melodyKey(req.params.id));
+        await d.store.remove(melodyKeyFor(req.params.id));
         return reply.code(204).send();
       },
     );
